@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Request parsing, the command table and central argument checks.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_version.h>
+
+#include "cmd.h"
+#include "xv_log.h"
+
+struct xv_daemon_info xv_daemon;
+
+static int cmd_help(json_t *args, struct xv_reply *reply);
+static int cmd_version(json_t *args, struct xv_reply *reply);
+
+static const struct xv_arg_spec no_args[] = { { NULL } };
+
+static const struct xv_arg_spec port_add_args[] = {
+	{ "name", XV_ARG_STRING, true, 0, 0, "port name, [A-Za-z0-9_.-]{1,32}" },
+	{ "type", XV_ARG_STRING, true, 0, 0, "vhost or eth" },
+	{ "path", XV_ARG_STRING, false, 0, 0, "vhost: socket path" },
+	{ "client", XV_ARG_BOOL, false, 0, 0, "vhost: connect to QEMU's server socket" },
+	{ "devargs", XV_ARG_STRING, false, 0, 0, "eth: DPDK device arguments" },
+	{ "queues", XV_ARG_INT, false, 1, 16, "queue pairs" },
+	{ NULL },
+};
+
+static const struct xv_arg_spec name_arg[] = {
+	{ "name", XV_ARG_STRING, true, 0, 0, "port name" },
+	{ NULL },
+};
+
+static const struct xv_arg_spec relay_args[] = {
+	{ "a", XV_ARG_STRING, true, 0, 0, "a port" },
+	{ "b", XV_ARG_STRING, true, 0, 0, "another port" },
+	{ NULL },
+};
+
+static const struct xv_arg_spec stats_args[] = {
+	{ "port", XV_ARG_STRING, false, 0, 0, "only this port" },
+	{ NULL },
+};
+
+static const struct xv_cmd commands[] = {
+	{ "help", cmd_help, no_args, "list the commands and their arguments" },
+	{ "version", cmd_version, no_args, "xvio and DPDK versions" },
+	{ "status", xv_cmd_status, no_args, "daemon state, workers and memory" },
+	{ "config", xv_cmd_config, no_args, "current ports and relays, in --config format" },
+	{ "port.add", xv_cmd_port_add, port_add_args, "add a vhost or eth port" },
+	{ "port.del", xv_cmd_port_del, name_arg, "remove a port (and its relay)" },
+	{ "port.list", xv_cmd_port_list, no_args, "list ports" },
+	{ "port.show", xv_cmd_port_show, name_arg, "describe a port" },
+	{ "relay.add", xv_cmd_relay_add, relay_args, "relay two ports both ways" },
+	{ "relay.del", xv_cmd_relay_del, relay_args, "remove a relay" },
+	{ "relay.list", xv_cmd_relay_list, no_args, "list relays" },
+	{ "stats", xv_cmd_stats, stats_args, "counters per port, queue, drop reason and worker" },
+	{ "stats.clear", xv_cmd_stats_clear, stats_args, "zero the counters" },
+};
+
+int
+xv_reply_error(struct xv_reply *reply, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	reply->code = code;
+	va_start(ap, fmt);
+	vsnprintf(reply->message, sizeof(reply->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *
+xv_errno_code(int err)
+{
+	switch (-err) {
+	case EINVAL:
+		return XV_ERR_INVALID;
+	case EEXIST:
+		return XV_ERR_EXISTS;
+	case ENOENT:
+	case ENODEV:
+		return XV_ERR_NOT_FOUND;
+	case EBUSY:
+		return XV_ERR_BUSY;
+	case ENOSPC:
+	case ENOMEM:
+		return XV_ERR_LIMIT;
+	default:
+		return XV_ERR_FAILED;
+	}
+}
+
+static const char *
+type_name(enum xv_arg_type t)
+{
+	return t == XV_ARG_STRING ? "string" : t == XV_ARG_BOOL ? "bool" :
+								  "int";
+}
+
+static int
+cmd_help(json_t *args, struct xv_reply *reply)
+{
+	json_t *list = json_array();
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(commands); i++) {
+		const struct xv_arg_spec *a;
+		json_t *c = json_object(), *al = json_array();
+
+		for (a = commands[i].args; a->name != NULL; a++) {
+			json_t *o = json_pack("{s:s, s:s, s:b, s:s}", "name",
+					      a->name, "type", type_name(a->type),
+					      "required", a->required, "help",
+					      a->help);
+
+			if (a->type == XV_ARG_INT) {
+				json_object_set_new(o, "min", json_integer(a->min));
+				json_object_set_new(o, "max", json_integer(a->max));
+			}
+			json_array_append_new(al, o);
+		}
+		json_object_set_new(c, "cmd", json_string(commands[i].name));
+		json_object_set_new(c, "args", al);
+		json_object_set_new(c, "help", json_string(commands[i].help));
+		json_array_append_new(list, c);
+	}
+	reply->result = json_pack("{s:o}", "commands", list);
+	return 0;
+}
+
+static int
+cmd_version(json_t *args, struct xv_reply *reply)
+{
+	reply->result = json_pack("{s:s, s:s, s:i}", "version", XV_VERSION,
+				  "dpdk", rte_version(), "api", 1);
+	return 0;
+}
+
+/* Check 'args' against 'spec': every required one present, no unknown
+ * names, every value of the declared type and range. */
+static int
+check_args(const struct xv_cmd *cmd, json_t *args, struct xv_reply *reply)
+{
+	const struct xv_arg_spec *a;
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(args, key, v) {
+		for (a = cmd->args; a->name != NULL; a++)
+			if (strcmp(a->name, key) == 0)
+				break;
+		if (a->name == NULL)
+			return xv_reply_error(reply, XV_ERR_INVALID,
+					      "%s: unknown argument '%s'",
+					      cmd->name, key);
+		switch (a->type) {
+		case XV_ARG_STRING:
+			if (!json_is_string(v))
+				goto bad_type;
+			break;
+		case XV_ARG_BOOL:
+			if (!json_is_boolean(v))
+				goto bad_type;
+			break;
+		case XV_ARG_INT:
+			if (!json_is_integer(v))
+				goto bad_type;
+			if (json_integer_value(v) < a->min ||
+			    json_integer_value(v) > a->max)
+				return xv_reply_error(reply, XV_ERR_INVALID,
+						      "%s: '%s' must be %" PRId64 "-%" PRId64,
+						      cmd->name, key, a->min, a->max);
+			break;
+		}
+		continue;
+bad_type:
+		return xv_reply_error(reply, XV_ERR_INVALID,
+				      "%s: '%s' must be a %s", cmd->name, key,
+				      type_name(a->type));
+	}
+	for (a = cmd->args; a->name != NULL; a++)
+		if (a->required && json_object_get(args, a->name) == NULL)
+			return xv_reply_error(reply, XV_ERR_INVALID,
+					      "%s: missing argument '%s'",
+					      cmd->name, a->name);
+	return 0;
+}
+
+int
+xv_cmd_run(const char *name, json_t *args, struct xv_reply *reply)
+{
+	const struct xv_cmd *cmd = NULL;
+	unsigned int i;
+
+	for (i = 0; i < RTE_DIM(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			cmd = &commands[i];
+	if (cmd == NULL)
+		return xv_reply_error(reply, XV_ERR_UNKNOWN_COMMAND,
+				      "unknown command '%s' (see 'help')",
+				      name);
+	if (check_args(cmd, args, reply) != 0)
+		return -1;
+	if (cmd->fn(args, reply) != 0)
+		return -1;
+	if (reply->result == NULL)
+		reply->result = json_object();
+	return 0;
+}
+
+json_t *
+xv_cmd_execute(const char *line, size_t len)
+{
+	struct xv_reply reply = { 0 };
+	json_error_t jerr;
+	json_t *req, *out, *id = NULL, *cmd, *args;
+	int ret = -1;
+
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (req == NULL) {
+		xv_reply_error(&reply, XV_ERR_BAD_REQUEST,
+			       "malformed JSON at column %d: %s", jerr.column,
+			       jerr.text);
+	} else if (!json_is_object(req)) {
+		xv_reply_error(&reply, XV_ERR_BAD_REQUEST,
+			       "a request must be a JSON object");
+	} else {
+		id = json_object_get(req, "id");
+		cmd = json_object_get(req, "cmd");
+		args = json_object_get(req, "args");
+		if (!json_is_string(cmd))
+			xv_reply_error(&reply, XV_ERR_BAD_REQUEST,
+				       "'cmd' must be a string");
+		else if (args != NULL && !json_is_object(args))
+			xv_reply_error(&reply, XV_ERR_BAD_REQUEST,
+				       "'args' must be an object");
+		else {
+			json_t *a = args ? json_incref(args) : json_object();
+
+			ret = xv_cmd_run(json_string_value(cmd), a, &reply);
+			json_decref(a);
+		}
+	}
+	out = json_object();
+	if (id != NULL)
+		json_object_set(out, "id", id);
+	if (ret == 0) {
+		json_object_set_new(out, "ok", json_true());
+		json_object_set_new(out, "result", reply.result);
+	} else {
+		json_decref(reply.result);
+		json_object_set_new(out, "ok", json_false());
+		json_object_set_new(out, "error",
+				    json_pack("{s:s, s:s}", "code", reply.code,
+					      "message", reply.message));
+		if (req != NULL && json_is_string(json_object_get(req, "cmd")))
+			XV_LOG(ctl, INFO, "%s: %s: %s",
+			       json_string_value(json_object_get(req, "cmd")),
+			       reply.code, reply.message);
+	}
+	json_decref(req);
+	return out;
+}
+
+const char *
+xv_arg_str(json_t *args, const char *name, const char *dflt)
+{
+	json_t *v = json_object_get(args, name);
+
+	return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+int64_t
+xv_arg_int(json_t *args, const char *name, int64_t dflt)
+{
+	json_t *v = json_object_get(args, name);
+
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+bool
+xv_arg_bool(json_t *args, const char *name, bool dflt)
+{
+	json_t *v = json_object_get(args, name);
+
+	return json_is_boolean(v) ? json_is_true(v) : dflt;
+}

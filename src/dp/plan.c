@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Building the workers' plans (control thread).
+ *
+ * Every active rx queue of every port is given to one worker, round-robin
+ * over the workers, so a queue's packets are always handled in order by a
+ * single thread. The destination queue is chosen here too: for a vhost
+ * destination one of the guest's enabled rx queues, for an eth destination
+ * the worker's own tx queue.
+ */
+#include <stdlib.h>
+
+#include <rte_memory.h>
+
+#include "plan.h"
+#include "port.h"
+#include "worker.h"
+#include "xv_log.h"
+#include "xv_mbuf.h"
+
+/* The guest rx queue (our tx) that packets from queue 'q' go to. */
+static uint16_t
+vhost_out_queue(const struct xv_port *out, uint16_t q)
+{
+	uint32_t mask = __atomic_load_n(&out->vhost.rx_enabled,
+					__ATOMIC_RELAXED);
+	uint16_t nr = __atomic_load_n(&out->vhost.nr_qp, __ATOMIC_RELAXED);
+	unsigned int n_enabled, i, k;
+
+	if (nr > XV_MAX_QUEUES)
+		nr = XV_MAX_QUEUES;
+	mask &= (nr >= 32 ? ~0u : (1u << nr) - 1);
+	n_enabled = __builtin_popcount(mask);
+	if (n_enabled == 0)
+		return 0;
+	k = q % n_enabled;
+	for (i = 0; i < 32; i++) {
+		if (mask & (1u << i)) {
+			if (k == 0)
+				return i;
+			k--;
+		}
+	}
+	return 0;
+}
+
+/* Keep 'port''s buffer reservation in line with its active queues. */
+static void
+reserve_buffers(struct xv_port *port, unsigned int n_active)
+{
+	const struct xv_port_ops *ops = xv_port_ops(port);
+	unsigned int need = ops->mbuf_need(port, n_active);
+	struct rte_mempool *mp;
+
+	if (need <= port->n_reserved && port->pool != NULL)
+		return;
+	mp = xv_mbuf_reserve(need, SOCKET_ID_ANY);
+	if (mp == NULL) {
+		/* Keep the old pool: the port works, with less slack. */
+		XV_LOG(dp, WARNING, "%s: cannot reserve %u mbufs", port->name,
+		       need);
+		return;
+	}
+	xv_mbuf_release(port->pool, port->n_reserved);
+	port->pool = mp;
+	port->n_reserved = need;
+}
+
+void
+xv_plan_rebuild(void)
+{
+	struct xv_plan *plans[XV_MAX_WORKERS], *old[XV_MAX_WORKERS];
+	unsigned int n_active[XV_MAX_PORTS];
+	unsigned int total = 0, next = 0, i, w;
+
+	for (i = 0; i < xv_n_ports; i++) {
+		struct xv_port *port = xv_ports[i];
+
+		n_active[i] = xv_port_ops(port)->active_queues(port);
+		if (port->type == XV_PORT_VHOST)
+			reserve_buffers(port, n_active[i]);
+		total += n_active[i];
+	}
+	for (w = 0; w < xv_n_workers; w++) {
+		/* Sized for the worst case: every queue on this worker. */
+		plans[w] = calloc(1, sizeof(struct xv_plan) +
+					     total * sizeof(struct xv_poll));
+		if (plans[w] == NULL) {
+			XV_LOG(dp, ERR, "out of memory building plans");
+			while (w-- > 0)
+				free(plans[w]);
+			return;
+		}
+	}
+	for (i = 0; i < xv_n_ports; i++) {
+		struct xv_port *in = xv_ports[i];
+		struct xv_port *out = in->peer;
+		uint16_t q;
+
+		for (q = 0; q < n_active[i]; q++) {
+			struct xv_plan *plan;
+			struct xv_poll *poll;
+
+			w = next++ % xv_n_workers;
+			plan = plans[w];
+			poll = &plan->polls[plan->n_polls++];
+			poll->in = in;
+			poll->in_q = q;
+			poll->rxq = &in->rxq[q];
+			poll->pool = in->pool;
+			poll->in_st = &in->wstats[w];
+			poll->out = out;
+			if (out == NULL)
+				continue;
+			poll->out_uid = out->uid;
+			poll->out_st = &out->wstats[w];
+			if (out->type == XV_PORT_VHOST)
+				poll->out_q = vhost_out_queue(out, q);
+			else
+				poll->out_q = w % out->eth.nb_txq;
+		}
+	}
+	for (w = 0; w < xv_n_workers; w++)
+		old[w] = xv_worker_publish(&xv_workers[w], plans[w]);
+	xv_worker_synchronize();
+	for (w = 0; w < xv_n_workers; w++)
+		free(old[w]);
+}
+
+void
+xv_plan_fini(void)
+{
+	unsigned int w;
+
+	for (w = 0; w < xv_n_workers; w++)
+		free(xv_worker_publish(&xv_workers[w], NULL));
+}
