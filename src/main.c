@@ -290,7 +290,7 @@ hugepages_available(void)
 static int
 eal_start(struct options *o, const char *prog)
 {
-	char lcores[1024], mem[32], log[256];
+	char lcores[1024], mem[32], log[256], prefix[32];
 	char *argv[64];
 	int argc = 0, len, i;
 	unsigned int w;
@@ -304,14 +304,21 @@ eal_start(struct options *o, const char *prog)
 	argv[argc++] = lcores;
 	argv[argc++] = "--main-lcore";
 	argv[argc++] = "0";
-	argv[argc++] = "--in-memory";
 	argv[argc++] = "--no-telemetry";
 	xv_daemon.hugepages = !o->no_huge && hugepages_available();
-	if (!xv_daemon.hugepages) {
+	/* Nothing on disk either way, so any number of daemons can run. */
+	if (xv_daemon.hugepages) {
+		argv[argc++] = "--in-memory";
+	} else {
+		/* --no-huge implies legacy memory, which --in-memory refuses. */
 		snprintf(mem, sizeof(mem), "%u", o->mem_mb);
+		snprintf(prefix, sizeof(prefix), "xvio%d", (int)getpid());
 		argv[argc++] = "--no-huge";
 		argv[argc++] = "-m";
 		argv[argc++] = mem;
+		argv[argc++] = "--no-shconf";
+		argv[argc++] = "--file-prefix";
+		argv[argc++] = prefix;
 	}
 	if (o->log_level != NULL) {
 		snprintf(log, sizeof(log), "--log-level=%s", o->log_level);

@@ -185,6 +185,30 @@ eth_teardown(struct xv_port *port, bool probed)
 	__atomic_store_n(&port->link_up, 0, __ATOMIC_RELEASE);
 }
 
+/*
+ * The first ethdev matching 'devargs' that no port owns, in '*pid'.
+ * -EEXIST with its owner in '*owner' when every match is taken; -ENODEV
+ * when nothing matches.
+ */
+static int
+find_free_port(const char *devargs, uint16_t *pid, struct xv_port **owner)
+{
+	struct rte_dev_iterator it;
+	uint16_t id;
+	int ret = -ENODEV;
+
+	RTE_ETH_FOREACH_MATCHING_DEV(id, devargs, &it) {
+		*owner = owner_of(id);
+		if (*owner == NULL) {
+			*pid = id;
+			rte_eth_iterator_cleanup(&it);
+			return 0;
+		}
+		ret = -EEXIST;
+	}
+	return ret;
+}
+
 /* Undo a probe that gave no ethdev. */
 static void
 unplug_devargs(const char *devargs)
@@ -202,10 +226,8 @@ eth_open(struct xv_port *port, const struct xv_port_conf *conf, char *err,
 	 size_t errlen)
 {
 	struct xv_port_eth *e = &port->eth;
-	struct rte_dev_iterator it;
-	struct xv_port *other;
-	uint16_t pid;
-	bool found = false;
+	struct xv_port *other = NULL;
+	uint16_t pid = 0;
 	int ret;
 
 	if (conf->devargs[0] == '\0') {
@@ -215,33 +237,29 @@ eth_open(struct xv_port *port, const struct xv_port_conf *conf, char *err,
 	snprintf(e->devargs, sizeof(e->devargs), "%s", conf->devargs);
 	port->queues = conf->queues ? conf->queues : 1;
 
-	ret = rte_dev_probe(conf->devargs);
-	if (ret != 0 && ret != -EEXIST) {
-		snprintf(err, errlen, "cannot probe device '%s': %s",
-			 conf->devargs, rte_strerror(-ret));
-		return ret;
+	/* The device may exist already (probed at start, or by an earlier
+	 * port). Taking one another port owns is refused; anything else we
+	 * probe, and unplug again if it yields nothing usable. */
+	ret = find_free_port(conf->devargs, &pid, &other);
+	if (ret == -EEXIST) {
+		snprintf(err, errlen, "device '%s' is already used by port '%s'",
+			 conf->devargs, other->name);
+		return -EEXIST;
 	}
-	/* Find the ethdev the devargs name, among those not taken. */
-	RTE_ETH_FOREACH_MATCHING_DEV(pid, conf->devargs, &it) {
-		other = owner_of(pid);
-		if (other == NULL) {
-			found = true;
-			rte_eth_iterator_cleanup(&it);
-			break;
+	if (ret == -ENODEV) {
+		ret = rte_dev_probe(conf->devargs);
+		if (ret != 0 && ret != -EEXIST) {
+			snprintf(err, errlen, "cannot probe device '%s': %s",
+				 conf->devargs, rte_strerror(-ret));
+			return ret;
 		}
-		if (ret == -EEXIST) {
-			snprintf(err, errlen, "device '%s' is already used by port '%s'",
-				 conf->devargs, other->name);
-			rte_eth_iterator_cleanup(&it);
-			return -EEXIST;
-		}
-	}
-	if (!found) {
-		snprintf(err, errlen, "device '%s' has no usable ethernet port",
-			 conf->devargs);
-		if (ret == 0)
+		if (find_free_port(conf->devargs, &pid, &other) != 0) {
+			snprintf(err, errlen,
+				 "device '%s' has no usable ethernet port",
+				 conf->devargs);
 			unplug_devargs(conf->devargs);
-		return ret == -EEXIST ? -EEXIST : -ENODEV;
+			return -ENODEV;
+		}
 	}
 	e->port_id = pid;
 	{
