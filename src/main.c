@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <rte_eal.h>
@@ -342,6 +343,18 @@ eal_start(struct options *o, const char *prog)
 	return 0;
 }
 
+/* Every vhost port holds a socket or two: allow as many fds as we may. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -366,6 +379,7 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	xv_daemon.start_time = ts.tv_sec + ts.tv_nsec / 1e9;

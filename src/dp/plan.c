@@ -52,7 +52,8 @@ reserve_buffers(struct xv_port *port, unsigned int n_active)
 	unsigned int need = ops->mbuf_need(port, n_active);
 	struct rte_mempool *mp;
 
-	if (need <= port->n_reserved && port->pool != NULL)
+	/* An idle port reserves nothing, and needs no pool. */
+	if (need <= port->n_reserved && (port->pool != NULL || need == 0))
 		return;
 	mp = xv_mbuf_reserve(need, SOCKET_ID_ANY);
 	if (mp == NULL) {

@@ -177,8 +177,23 @@ check_server_path(const char *path, char *err, size_t errlen)
 			 path, sizeof(sun.sun_path) - 1);
 		return -EINVAL;
 	}
-	if (lstat(path, &st) != 0)
+	if (lstat(path, &st) != 0) {
+		char dir[PATH_MAX], *slash;
+
+		/* Say why binding will fail, the library only logs it. */
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (access(dir, W_OK) != 0) {
+			snprintf(err, errlen, "cannot create socket '%s': directory '%s': %s",
+				 path, dir, strerror(errno));
+			return -EACCES;
+		}
 		return 0;
+	}
 	if (!S_ISSOCK(st.st_mode)) {
 		snprintf(err, errlen, "'%s' exists and is not a socket", path);
 		return -EEXIST;
@@ -261,7 +276,7 @@ vhost_open(struct xv_port *port, const struct xv_port_conf *conf, char *err,
 			snprintf(err, errlen, "cannot connect to '%s'", vh->path);
 		else
 			snprintf(err, errlen,
-				 "cannot create socket '%s' (directory missing or not writable?)",
+				 "cannot create socket '%s' (the vhost library serves about 1000 sockets at most)",
 				 vh->path);
 		rte_vhost_driver_unregister(vh->path);
 		return -EACCES;
