@@ -46,7 +46,7 @@ struct options {
 	int main_cpu;                 /* -1: first allowed cpu */
 	bool no_huge;
 	unsigned int mem_mb;
-	unsigned int hold_ms;
+	struct xv_worker_conf wconf;
 	int eal_argc;
 	char **eal_argv;
 };
@@ -65,6 +65,9 @@ usage(FILE *f)
 		"  --no-huge          do not use hugepages even when mounted\n"
 		"  --mem MB           memory without hugepages (default 512)\n"
 		"  --hold-ms N        drop packets a destination refuses for N ms (default 100)\n"
+		"  --idle-us N        a worker idle for N us sleeps until packets come (default 200;\n"
+		"                     0: always busy-poll)\n"
+		"  --wake-us N        longest sleep when a queue has no interrupts (default 500)\n"
 		"  --log-level L      DPDK log level, e.g. debug or xvio.port:debug\n"
 		"  -V, --version      print the version\n"
 		"  -h, --help         this help\n");
@@ -125,7 +128,7 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_CTL = 256, O_CTL_GROUP, O_CONFIG, O_WORKERS, O_LCORES,
-	       O_MAIN, O_NO_HUGE, O_MEM, O_HOLD, O_LOG };
+	       O_MAIN, O_NO_HUGE, O_MEM, O_HOLD, O_LOG, O_IDLE, O_WAKE };
 	static const struct option longopts[] = {
 		{ "ctl", required_argument, NULL, O_CTL },
 		{ "ctl-group", required_argument, NULL, O_CTL_GROUP },
@@ -136,6 +139,8 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "no-huge", no_argument, NULL, O_NO_HUGE },
 		{ "mem", required_argument, NULL, O_MEM },
 		{ "hold-ms", required_argument, NULL, O_HOLD },
+		{ "idle-us", required_argument, NULL, O_IDLE },
+		{ "wake-us", required_argument, NULL, O_WAKE },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -145,7 +150,9 @@ parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){ .ctl = DEFAULT_CTL, .main_cpu = -1,
-			       .mem_mb = 512, .hold_ms = 100 };
+			       .mem_mb = 512,
+			       .wconf = { .hold_ms = 100, .idle_us = 200,
+					  .wake_us = 500 } };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -189,8 +196,20 @@ parse_options(int argc, char **argv, struct options *o)
 			}
 			break;
 		case O_HOLD:
-			if (parse_uint(optarg, 0, 60000, &o->hold_ms)) {
+			if (parse_uint(optarg, 0, 60000, &o->wconf.hold_ms)) {
 				fprintf(stderr, "xvio: --hold-ms must be 0-60000\n");
+				return -1;
+			}
+			break;
+		case O_IDLE:
+			if (parse_uint(optarg, 0, 10000000, &o->wconf.idle_us)) {
+				fprintf(stderr, "xvio: --idle-us must be 0-10000000\n");
+				return -1;
+			}
+			break;
+		case O_WAKE:
+			if (parse_uint(optarg, 1, 1000000, &o->wconf.wake_us)) {
+				fprintf(stderr, "xvio: --wake-us must be 1-1000000\n");
 				return -1;
 			}
 			break;
@@ -401,13 +420,18 @@ main(int argc, char **argv)
 	xv_mbuf_init(o.n_workers + 1);
 	for (w = 0; w < o.n_workers; w++)
 		lcores[w] = w + 1;
-	if (xv_workers_start(o.n_workers, lcores, o.hold_ms) != 0) {
+	if (xv_workers_start(o.n_workers, lcores, &o.wconf) != 0) {
 		fprintf(stderr, "xvio: cannot start workers\n");
 		goto out_eal;
 	}
 	for (w = 0; w < o.n_workers; w++)
 		XV_LOG(core, INFO, "worker %u on cpu %u", w, o.worker_cpus[w]);
 	XV_LOG(core, INFO, "control thread on cpu %d", o.main_cpu);
+	if (o.wconf.idle_us)
+		XV_LOG(core, INFO, "idle workers sleep after %u us (wake-up bound %u us without interrupts)",
+		       o.wconf.idle_us, o.wconf.wake_us);
+	else
+		XV_LOG(core, INFO, "workers busy-poll (--idle-us 0)");
 
 	if (o.config != NULL && xv_config_load(o.config, err, sizeof(err)) != 0) {
 		fprintf(stderr, "xvio: config: %s\n", err);

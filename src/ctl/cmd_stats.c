@@ -85,13 +85,23 @@ workers_json(void)
 		struct xv_plan *plan = __atomic_load_n(&wk->plan,
 						       __ATOMIC_ACQUIRE);
 
+		uint64_t sleep = wk->sleep_cycles, all = busy + idle + sleep;
+
+		/* idle_cycles counts polling that found nothing, sleep_cycles
+		 * time given back to the system. */
 		json_array_append_new(list,
-			json_pack("{s:i, s:i, s:I, s:I, s:f, s:I, s:i}", "id", w,
-				  "lcore", wk->lcore,
+			json_pack("{s:i, s:i, s:s, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:i}",
+				  "id", w, "lcore", wk->lcore,
+				  "state", __atomic_load_n(&wk->sleeping, __ATOMIC_RELAXED) ?
+					  "sleep" : "poll",
 				  "busy_cycles", (json_int_t)busy,
 				  "idle_cycles", (json_int_t)idle,
-				  "busy_pct", busy + idle ? 100.0 * busy / (busy + idle) : 0.0,
+				  "sleep_cycles", (json_int_t)sleep,
+				  "busy_pct", all ? 100.0 * busy / all : 0.0,
+				  "sleep_pct", all ? 100.0 * sleep / all : 0.0,
 				  "loops", (json_int_t)wk->loops,
+				  "sleeps", (json_int_t)wk->sleeps,
+				  "timer_wakes", (json_int_t)wk->timer_wakes,
 				  "polls", plan ? (int)plan->n_polls : 0));
 	}
 	return list;
@@ -192,11 +202,12 @@ xv_cmd_status(json_t *args, struct xv_reply *reply)
 				      json_pack("{s:i, s:i}", "id", i, "lcore",
 						xv_workers[i].lcore));
 	reply->result = json_pack(
-		"{s:i, s:f, s:s, s:b, s:i, s:i, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}}",
+		"{s:i, s:f, s:s, s:b, s:i, s:i, s:o, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}}",
 		"pid", (int)getpid(), "uptime_s", now_s() - xv_daemon.start_time,
 		"ctl", xv_daemon.ctl_path, "hugepages", xv_daemon.hugepages,
 		"n_ports", xv_n_ports, "n_relays", n_relays / 2,
-		"workers", workers, "memory",
+		"workers", workers, "poll_policy",
+		xv_worker_conf.idle_us ? "hybrid" : "busy", "memory",
 		"hugepage_bytes", (json_int_t)dpdk_mem,
 		"heap_alloc_bytes", (json_int_t)heap,
 		"rss_bytes", (json_int_t)rss_bytes(),
@@ -205,6 +216,12 @@ xv_cmd_status(json_t *args, struct xv_reply *reply)
 		"mbufs_in_use", (json_int_t)mt.in_use,
 		"mbuf_bytes", (json_int_t)mt.bytes,
 		"pools", mt.pools);
+	json_object_set_new(reply->result, "idle_us",
+			    json_integer(xv_worker_conf.idle_us));
+	json_object_set_new(reply->result, "wake_us",
+			    json_integer(xv_worker_conf.wake_us));
+	json_object_set_new(reply->result, "hold_ms",
+			    json_integer(xv_worker_conf.hold_ms));
 	return 0;
 }
 

@@ -72,6 +72,7 @@ xv_plan_rebuild(void)
 {
 	struct xv_plan *plans[XV_MAX_WORKERS], *old[XV_MAX_WORKERS];
 	unsigned int n_active[XV_MAX_PORTS];
+	static uint64_t gen;
 	unsigned int total = 0, next = 0, i, w;
 
 	for (i = 0; i < xv_n_ports; i++) {
@@ -92,6 +93,7 @@ xv_plan_rebuild(void)
 				free(plans[w]);
 			return;
 		}
+		plans[w]->gen = ++gen;
 	}
 	for (i = 0; i < xv_n_ports; i++) {
 		struct xv_port *in = xv_ports[i];

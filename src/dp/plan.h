@@ -29,6 +29,7 @@ struct xv_poll {
 };
 
 struct xv_plan {
+	uint64_t gen;               /* differs for every plan built */
 	unsigned int n_polls;
 	struct xv_poll polls[];
 };

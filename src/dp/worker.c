@@ -9,9 +9,22 @@
  * nearly full the rx queue is not polled, so packets wait in the source
  * ring (backpressure). Held packets are dropped only when the destination is
  * down or made no progress for xv_hold_tsc cycles, each under its reason.
+ *
+ * Hybrid polling: after idle_us without a packet, a worker asks its
+ * queues to notify it (vhost: guest kicks on the vring's kickfd; eth: rx
+ * interrupts) and sleeps in epoll_wait until one fires, or at most wake_us
+ * when some queue cannot notify. Packets that come meanwhile wait in the
+ * guest's ring or the NIC's ring, so none is lost to the switch. A sleeping
+ * worker stays an RCU reader: whoever needs a grace period (a new plan, a
+ * guest going away) wakes it through its wake_fd first, and it reports
+ * quiescence once awake and disarmed. So the fds and vids it sleeps on stay
+ * valid for the whole sleep.
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 #include <rte_cycles.h>
 #include <rte_launch.h>
@@ -28,6 +41,8 @@
 struct xv_worker xv_workers[XV_MAX_WORKERS];
 unsigned int xv_n_workers;
 uint64_t xv_hold_tsc;
+struct xv_worker_conf xv_worker_conf;
+static uint64_t idle_tsc;
 
 static struct rte_rcu_qsbr *qsbr;
 static volatile bool running;
@@ -146,11 +161,129 @@ poll_one(struct xv_poll *poll)
 	return n;
 }
 
+/*
+ * Ask 'poll''s queue to notify us, adding its fd to the epoll set when
+ * 'add'. Returns false when the queue cannot notify (poll it by timer).
+ */
+static bool
+arm(struct xv_worker *w, struct xv_poll *poll, bool add)
+{
+	struct xv_port *in = poll->in;
+	int fd = -1;
+
+	if (in->type == XV_PORT_VHOST) {
+		int vid = __atomic_load_n(&in->vhost.vid, __ATOMIC_ACQUIRE);
+		struct rte_vhost_vring vr;
+
+		/* Not connected: the replan on connect wakes us. */
+		if (vid < 0 || poll->in_q >= in->vhost.nr_qp)
+			return true;
+		if (add && rte_vhost_get_vhost_vring(vid, XV_VRING_TX(poll->in_q),
+						     &vr) == 0)
+			fd = vr.kickfd;
+		rte_vhost_enable_guest_notification(vid, XV_VRING_TX(poll->in_q), 1);
+	} else {
+		if (!in->eth.rxq_intr)
+			return false;
+		if (add)
+			fd = rte_eth_dev_rx_intr_ctl_q_get_fd(in->eth.port_id,
+							      poll->in_q);
+		rte_eth_dev_rx_intr_enable(in->eth.port_id, poll->in_q);
+	}
+	if (add && fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+		epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+	}
+	return true;
+}
+
+static void
+disarm(struct xv_poll *poll)
+{
+	struct xv_port *in = poll->in;
+
+	if (in->type == XV_PORT_VHOST) {
+		int vid = __atomic_load_n(&in->vhost.vid, __ATOMIC_ACQUIRE);
+
+		if (vid >= 0 && poll->in_q < in->vhost.nr_qp)
+			rte_vhost_enable_guest_notification(vid, XV_VRING_TX(poll->in_q), 0);
+	} else if (in->eth.rxq_intr) {
+		rte_eth_dev_rx_intr_disable(in->eth.port_id, poll->in_q);
+	}
+}
+
+/* Does any queue hold packets for a destination? Then keep polling. */
+static bool
+holding(const struct xv_plan *plan)
+{
+	unsigned int i;
+
+	for (i = 0; i < plan->n_polls; i++)
+		if (plan->polls[i].rxq->n_hold != 0)
+			return true;
+	return false;
+}
+
+/*
+ * Sleep until a queue of 'plan' has packets, someone wakes us, or (if a
+ * queue cannot notify) wake_us passes. Returns the packets moved by the
+ * last check made after arming (0 if it slept).
+ */
+static unsigned int
+sleep_until_work(struct xv_worker *w, struct xv_plan *plan)
+{
+	struct epoll_event evs[16];
+	struct timespec ts;
+	bool rebuild = w->epoll_gen != plan->gen, timer = false;
+	unsigned int i, moved = 0;
+	uint64_t t0, v;
+	int n;
+
+	if (rebuild) {
+		/* Queues (and their fds) changed: start a fresh set. */
+		close(w->epfd);
+		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd,
+			  &(struct epoll_event){ .events = EPOLLIN,
+						 .data.fd = w->wake_fd });
+		w->epoll_gen = plan->gen;
+	}
+	for (i = 0; i < plan->n_polls; i++)
+		if (!arm(w, &plan->polls[i], rebuild))
+			timer = true;
+	/* A packet may have come between the last poll and arming. */
+	for (i = 0; i < plan->n_polls; i++)
+		moved += poll_one(&plan->polls[i]);
+	if (moved == 0) {
+		w->sleeps++;
+		__atomic_store_n(&w->sleeping, true, __ATOMIC_RELAXED);
+		t0 = rte_rdtsc();
+		ts.tv_sec = xv_worker_conf.wake_us / 1000000;
+		ts.tv_nsec = (xv_worker_conf.wake_us % 1000000) * 1000L;
+		n = epoll_pwait2(w->epfd, evs, RTE_DIM(evs), timer ? &ts : NULL,
+				 NULL);
+		/* Reset the eventfds that fired (kicks, interrupts, wakes). */
+		for (i = 0; i < (unsigned int)RTE_MAX(n, 0); i++)
+			if (read(evs[i].data.fd, &v, sizeof(v)) < 0) {
+				/* Interrupt fds of some drivers are not
+				 * counters; nothing to reset then. */
+			}
+		if (n == 0)
+			w->timer_wakes++;
+		w->sleep_cycles += rte_rdtsc() - t0;
+		__atomic_store_n(&w->sleeping, false, __ATOMIC_RELAXED);
+	}
+	for (i = 0; i < plan->n_polls; i++)
+		disarm(&plan->polls[i]);
+	return moved;
+}
+
 static int
 worker_main(void *arg)
 {
 	struct xv_worker *w = arg;
-	uint64_t prev = rte_rdtsc(), now;
+	uint64_t prev = rte_rdtsc(), now, last_work = prev;
 
 	rte_rcu_qsbr_thread_register(qsbr, w->id);
 	rte_rcu_qsbr_thread_online(qsbr, w->id);
@@ -165,16 +298,26 @@ worker_main(void *arg)
 			for (i = 0; i < plan->n_polls; i++)
 				moved += poll_one(&plan->polls[i]);
 		}
-		/* Nothing from 'plan' is used past this point. */
-		rte_rcu_qsbr_quiescent(qsbr, w->id);
 
 		now = rte_rdtsc();
-		if (moved)
+		if (moved) {
 			w->busy_cycles += now - prev;
-		else
+			last_work = now;
+		} else {
 			w->idle_cycles += now - prev;
+			if (idle_tsc != 0 && now - last_work > idle_tsc &&
+			    (plan == NULL || !holding(plan))) {
+				static struct xv_plan empty;
+
+				if (sleep_until_work(w, plan ? plan : &empty))
+					last_work = rte_rdtsc();
+				now = rte_rdtsc();
+			}
+		}
 		prev = now;
 		w->loops++;
+		/* Nothing from 'plan' is used past this point. */
+		rte_rcu_qsbr_quiescent(qsbr, w->id);
 	}
 
 	rte_rcu_qsbr_thread_offline(qsbr, w->id);
@@ -182,9 +325,19 @@ worker_main(void *arg)
 	return 0;
 }
 
+static void
+wake(struct xv_worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->wake_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: a wake-up is pending already. */
+	}
+}
+
 int
 xv_workers_start(unsigned int n, const unsigned int *lcores,
-		 unsigned int hold_ms)
+		 const struct xv_worker_conf *conf)
 {
 	size_t sz;
 	unsigned int i;
@@ -200,12 +353,26 @@ xv_workers_start(unsigned int n, const unsigned int *lcores,
 		qsbr = NULL;
 		return -EINVAL;
 	}
-	xv_hold_tsc = rte_get_tsc_hz() / 1000 * hold_ms;
+	xv_worker_conf = *conf;
+	xv_hold_tsc = rte_get_tsc_hz() / 1000 * conf->hold_ms;
+	idle_tsc = rte_get_tsc_hz() / 1000000 * conf->idle_us;
 	xv_n_workers = n;
 	running = true;
 	for (i = 0; i < n; i++) {
 		xv_workers[i].id = i;
 		xv_workers[i].lcore = lcores[i];
+		xv_workers[i].wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		xv_workers[i].epfd = -1;
+		xv_workers[i].epoll_gen = 0;
+		if (xv_workers[i].wake_fd < 0) {
+			int err = -errno;
+
+			while (i-- > 0)
+				close(xv_workers[i].wake_fd);
+			rte_free(qsbr);
+			qsbr = NULL;
+			return err;
+		}
 	}
 	for (i = 0; i < n; i++) {
 		int ret = rte_eal_remote_launch(worker_main, &xv_workers[i],
@@ -232,14 +399,24 @@ xv_workers_stop(void)
 		return;
 	running = false;
 	for (i = 0; i < xv_n_workers; i++)
+		wake(&xv_workers[i]);
+	for (i = 0; i < xv_n_workers; i++)
 		rte_eal_wait_lcore(xv_workers[i].lcore);
 }
 
 void
 xv_workers_fini(void)
 {
+	unsigned int i;
+
 	/* Freed only now: a vhost callback may have been waiting on it
 	 * while the workers stopped. */
+	for (i = 0; i < xv_n_workers; i++) {
+		close(xv_workers[i].wake_fd);
+		if (xv_workers[i].epfd >= 0)
+			close(xv_workers[i].epfd);
+		xv_workers[i].wake_fd = xv_workers[i].epfd = -1;
+	}
 	rte_free(qsbr);
 	qsbr = NULL;
 }
@@ -247,12 +424,21 @@ xv_workers_fini(void)
 void
 xv_worker_synchronize(void)
 {
-	if (qsbr != NULL && running)
-		rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID);
+	unsigned int i;
+
+	if (qsbr == NULL || !running)
+		return;
+	for (i = 0; i < xv_n_workers; i++)
+		wake(&xv_workers[i]);
+	rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID);
 }
 
 struct xv_plan *
 xv_worker_publish(struct xv_worker *w, struct xv_plan *plan)
 {
-	return __atomic_exchange_n(&w->plan, plan, __ATOMIC_ACQ_REL);
+	struct xv_plan *old = __atomic_exchange_n(&w->plan, plan,
+						  __ATOMIC_ACQ_REL);
+
+	wake(w);
+	return old;
 }

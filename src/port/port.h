@@ -107,6 +107,7 @@ struct xv_port_eth {
 	uint16_t nb_rxd;
 	uint16_t nb_txd;
 	bool tx_shared;        /* fewer tx queues than workers: lock them */
+	bool rxq_intr;         /* rx interrupts work: idle workers can sleep */
 	bool started;
 	struct rte_device *dev;
 	rte_spinlock_t tx_lock[XV_MAX_QUEUES];

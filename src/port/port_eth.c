@@ -109,7 +109,14 @@ eth_setup(struct xv_port *port, char *err, size_t errlen)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	if (*info.dev_flags & RTE_ETH_DEV_INTR_LSC)
 		conf.intr_conf.lsc = 1;
+	/* Rx interrupts let an idle worker sleep until packets come. Not
+	 * every driver has them: then configure again without. */
+	conf.intr_conf.rxq = 1;
 	ret = rte_eth_dev_configure(pid, e->nb_rxq, e->nb_txq, &conf);
+	if (ret != 0) {
+		conf.intr_conf.rxq = 0;
+		ret = rte_eth_dev_configure(pid, e->nb_rxq, e->nb_txq, &conf);
+	}
 	if (ret != 0) {
 		snprintf(err, errlen, "cannot configure %s: %s", e->devargs,
 			 rte_strerror(-ret));
@@ -157,6 +164,10 @@ eth_setup(struct xv_port *port, char *err, size_t errlen)
 		return ret;
 	}
 	e->started = true;
+	e->rxq_intr = conf.intr_conf.rxq &&
+		      rte_eth_dev_rx_intr_ctl_q_get_fd(pid, 0) >= 0 &&
+		      rte_eth_dev_rx_intr_enable(pid, 0) == 0 &&
+		      rte_eth_dev_rx_intr_disable(pid, 0) == 0;
 	update_link(port);
 	return 0;
 }
@@ -304,6 +315,7 @@ eth_describe(const struct xv_port *port, json_t *obj)
 	json_object_set_new(obj, "state",
 			    json_string(e->started ? "up" : "down"));
 	json_object_set_new(obj, "tx_queues", json_integer(e->nb_txq));
+	json_object_set_new(obj, "rx_interrupts", json_boolean(e->rxq_intr));
 	json_object_set_new(obj, "rx_descriptors", json_integer(e->nb_rxd));
 	json_object_set_new(obj, "tx_descriptors", json_integer(e->nb_txd));
 	if (rte_eth_macaddr_get(e->port_id, &mac) == 0) {

@@ -156,7 +156,8 @@ main(int argc, char **argv)
 		return 1;
 	xv_port_init();
 	xv_mbuf_init(2);
-	if (xv_workers_start(1, lcores, 50) != 0)
+	if (xv_workers_start(1, lcores, &(struct xv_worker_conf){
+				     .hold_ms = 50, .idle_us = 200, .wake_us = 500 }) != 0)
 		return 1;
 	test_pool = rte_pktmbuf_pool_create("test", 16383, 256, 0,
 					    RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
