@@ -32,6 +32,7 @@
 #include "worker.h"
 #include "xv_log.h"
 #include "xv_mbuf.h"
+#include "xv_sched.h"
 
 #define DEFAULT_CTL "/run/xvio/xvio.sock"
 
@@ -68,6 +69,7 @@ usage(FILE *f)
 		"  --idle-us N        a worker idle for N us sleeps until packets come (default 200;\n"
 		"                     0: always busy-poll)\n"
 		"  --wake-us N        longest sleep when a queue has no interrupts (default 500)\n"
+		"  --no-rebalance     never move queues between workers by measured load\n"
 		"  --log-level L      DPDK log level, e.g. debug or xvio.port:debug\n"
 		"  -V, --version      print the version\n"
 		"  -h, --help         this help\n");
@@ -128,7 +130,7 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_CTL = 256, O_CTL_GROUP, O_CONFIG, O_WORKERS, O_LCORES,
-	       O_MAIN, O_NO_HUGE, O_MEM, O_HOLD, O_LOG, O_IDLE, O_WAKE };
+	       O_MAIN, O_NO_HUGE, O_MEM, O_HOLD, O_LOG, O_IDLE, O_WAKE, O_NO_REBALANCE };
 	static const struct option longopts[] = {
 		{ "ctl", required_argument, NULL, O_CTL },
 		{ "ctl-group", required_argument, NULL, O_CTL_GROUP },
@@ -141,6 +143,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "hold-ms", required_argument, NULL, O_HOLD },
 		{ "idle-us", required_argument, NULL, O_IDLE },
 		{ "wake-us", required_argument, NULL, O_WAKE },
+		{ "no-rebalance", no_argument, NULL, O_NO_REBALANCE },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -212,6 +215,9 @@ parse_options(int argc, char **argv, struct options *o)
 				fprintf(stderr, "xvio: --wake-us must be 1-1000000\n");
 				return -1;
 			}
+			break;
+		case O_NO_REBALANCE:
+			xv_sched_conf.rebalance = false;
 			break;
 		case O_LOG:
 			o->log_level = optarg;

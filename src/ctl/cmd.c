@@ -35,6 +35,13 @@ static const struct xv_arg_spec name_arg[] = {
 	{ NULL },
 };
 
+static const struct xv_arg_spec pin_args[] = {
+	{ "name", XV_ARG_STRING, true, 0, 0, "port name" },
+	{ "queue", XV_ARG_INT, true, 0, 15, "rx queue" },
+	{ "worker", XV_ARG_INT, true, -1, 63, "worker id, or -1 to let xvio choose" },
+	{ NULL },
+};
+
 static const struct xv_arg_spec relay_args[] = {
 	{ "a", XV_ARG_STRING, true, 0, 0, "a port" },
 	{ "b", XV_ARG_STRING, true, 0, 0, "another port" },
@@ -55,6 +62,7 @@ static const struct xv_cmd commands[] = {
 	{ "port.del", xv_cmd_port_del, name_arg, "remove a port (and its relay)" },
 	{ "port.list", xv_cmd_port_list, no_args, "list ports" },
 	{ "port.show", xv_cmd_port_show, name_arg, "describe a port" },
+	{ "port.pin", xv_cmd_port_pin, pin_args, "poll a port's rx queue on a given worker" },
 	{ "relay.add", xv_cmd_relay_add, relay_args, "relay two ports both ways" },
 	{ "relay.del", xv_cmd_relay_del, relay_args, "remove a relay" },
 	{ "relay.list", xv_cmd_relay_list, no_args, "list relays" },

@@ -78,6 +78,7 @@ int xv_cmd_port_add(json_t *args, struct xv_reply *reply);
 int xv_cmd_port_del(json_t *args, struct xv_reply *reply);
 int xv_cmd_port_list(json_t *args, struct xv_reply *reply);
 int xv_cmd_port_show(json_t *args, struct xv_reply *reply);
+int xv_cmd_port_pin(json_t *args, struct xv_reply *reply);
 int xv_cmd_relay_add(json_t *args, struct xv_reply *reply);
 int xv_cmd_relay_del(json_t *args, struct xv_reply *reply);
 int xv_cmd_relay_list(json_t *args, struct xv_reply *reply);

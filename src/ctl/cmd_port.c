@@ -8,6 +8,8 @@
 #include "cmd.h"
 #include "plan.h"
 #include "port.h"
+#include "worker.h"
+#include "xv_sched.h"
 
 int
 xv_cmd_port_add(json_t *args, struct xv_reply *reply)
@@ -123,6 +125,28 @@ xv_cmd_port_show(json_t *args, struct xv_reply *reply)
 	if (port == NULL)
 		return -1;
 	reply->result = xv_port_describe(port);
+	return 0;
+}
+
+int
+xv_cmd_port_pin(json_t *args, struct xv_reply *reply)
+{
+	struct xv_port *port = find_or_error(args, "name", reply);
+	int64_t q = xv_arg_int(args, "queue", 0);
+	int64_t w = xv_arg_int(args, "worker", -1);
+
+	if (port == NULL)
+		return -1;
+	if (q >= port->queues)
+		return xv_reply_error(reply, XV_ERR_INVALID,
+				      "port '%s' has queues 0-%u", port->name,
+				      port->queues - 1);
+	if (w >= (int64_t)xv_n_workers)
+		return xv_reply_error(reply, XV_ERR_INVALID,
+				      "there are workers 0-%u", xv_n_workers - 1);
+	xv_sched_pin(port, q, w);
+	reply->result = json_pack("{s:s, s:I, s:I}", "name", port->name,
+				  "queue", (json_int_t)q, "worker", (json_int_t)w);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "port.h"
 #include "worker.h"
 #include "xv_mbuf.h"
+#include "xv_sched.h"
 
 static json_t *
 drops_json(const uint64_t *drops)
@@ -47,11 +48,14 @@ port_stats_json(const struct xv_port *port, uint64_t *totals)
 		tx.bytes += st.tx[q].bytes;
 		if (q < port->queues || st.rx[q].packets || st.tx[q].packets)
 			json_array_append_new(queues,
-				json_pack("{s:i, s:I, s:I, s:I, s:I}", "queue", q,
+				json_pack("{s:i, s:I, s:I, s:I, s:I, s:i, s:b, s:f}", "queue", q,
 					  "rx_packets", (json_int_t)st.rx[q].packets,
 					  "rx_bytes", (json_int_t)st.rx[q].bytes,
 					  "tx_packets", (json_int_t)st.tx[q].packets,
-					  "tx_bytes", (json_int_t)st.tx[q].bytes));
+					  "tx_bytes", (json_int_t)st.tx[q].bytes,
+					  "worker", port->sched[q].published,
+					  "pinned", port->sched[q].pinned >= 0,
+					  "load", xv_sched_queue_load(port, q)));
 	}
 	for (r = 0; r < XV_DROP_MAX; r++)
 		totals[r] += st.drops[r];
@@ -90,7 +94,7 @@ workers_json(void)
 		/* idle_cycles counts polling that found nothing, sleep_cycles
 		 * time given back to the system. */
 		json_array_append_new(list,
-			json_pack("{s:i, s:i, s:s, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:i}",
+			json_pack("{s:i, s:i, s:s, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:i}",
 				  "id", w, "lcore", wk->lcore,
 				  "state", __atomic_load_n(&wk->sleeping, __ATOMIC_RELAXED) ?
 					  "sleep" : "poll",
@@ -102,6 +106,7 @@ workers_json(void)
 				  "loops", (json_int_t)wk->loops,
 				  "sleeps", (json_int_t)wk->sleeps,
 				  "timer_wakes", (json_int_t)wk->timer_wakes,
+				  "load", xv_sched_worker_load(w),
 				  "polls", plan ? (int)plan->n_polls : 0));
 	}
 	return list;
@@ -127,10 +132,13 @@ xv_cmd_stats(json_t *args, struct xv_reply *reply)
 		else
 			json_decref(ps);
 	}
-	reply->result = json_pack("{s:o, s:o, s:o, s:I}", "ports", ports,
-				  "workers", workers_json(), "drops",
-				  drops_json(totals), "tsc_hz",
-				  (json_int_t)rte_get_tsc_hz());
+	reply->result = json_pack("{s:o, s:o, s:o, s:I, s:{s:b, s:I, s:I}}",
+				  "ports", ports, "workers", workers_json(),
+				  "drops", drops_json(totals), "tsc_hz",
+				  (json_int_t)rte_get_tsc_hz(), "rebalance",
+				  "auto", xv_sched_conf.rebalance,
+				  "rebalances", (json_int_t)xv_sched_rebalances,
+				  "queues_moved", (json_int_t)xv_sched_moves);
 	return 0;
 }
 

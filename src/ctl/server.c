@@ -20,11 +20,13 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "cmd.h"
 #include "plan.h"
 #include "port.h"
 #include "server.h"
+#include "xv_sched.h"
 #include "xv_log.h"
 
 #define MAX_LINE (1 << 20)
@@ -310,6 +312,21 @@ accept_clients(void)
 	}
 }
 
+/* Seconds since the last timer tick (ticks can be late or merged). */
+static double
+timer_interval(void)
+{
+	static double last;
+	struct timespec ts;
+	double now, d;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec + ts.tv_nsec / 1e9;
+	d = last ? now - last : 0;
+	last = now;
+	return d;
+}
+
 int
 xv_server_run(void)
 {
@@ -340,8 +357,10 @@ xv_server_run(void)
 				if (read(xv_port_event_fd(), &v, sizeof(v)) > 0)
 					xv_plan_rebuild();
 			} else if (tag == TAG_TIMER) {
-				if (read(timer_fd, &v, sizeof(v)) > 0)
+				if (read(timer_fd, &v, sizeof(v)) > 0) {
 					xv_port_poll_links();
+					xv_sched_tick(timer_interval());
+				}
 			} else {
 				struct client *c = evs[i].data.ptr;
 				int ret = 0;

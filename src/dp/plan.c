@@ -2,11 +2,16 @@
 /*
  * Building the workers' plans (control thread).
  *
- * Every active rx queue of every port is given to one worker, round-robin
- * over the workers, so a queue's packets are always handled in order by a
- * single thread. The destination queue is chosen here too: for a vhost
- * destination one of the guest's enabled rx queues, for an eth destination
- * the worker's own tx queue.
+ * Every active rx queue of every port is polled by exactly one worker, so
+ * its packets are handled in order by a single thread and its hold buffer
+ * has one owner. Which worker is sticky (port->sched[q].worker, chosen by
+ * sched.c); when a queue moves, the move is made in two steps: first plans
+ * without the queue are published and a grace period waited for, then the
+ * plans with the queue on its new worker. Two workers never poll one queue.
+ *
+ * The destination queue is chosen here too: for a vhost destination one of
+ * the guest's enabled rx queues, for an eth destination the worker's own tx
+ * queue.
  */
 #include <stdlib.h>
 
@@ -14,6 +19,7 @@
 
 #include "plan.h"
 #include "port.h"
+#include "xv_sched.h"
 #include "worker.h"
 #include "xv_log.h"
 #include "xv_mbuf.h"
@@ -67,13 +73,88 @@ reserve_buffers(struct xv_port *port, unsigned int n_active)
 	port->n_reserved = need;
 }
 
+static void
+fill_poll(struct xv_poll *poll, struct xv_port *in, uint16_t q, unsigned int w)
+{
+	struct xv_port *out = in->peer;
+
+	poll->in = in;
+	poll->in_q = q;
+	poll->rxq = &in->rxq[q];
+	poll->pool = in->pool;
+	poll->in_st = &in->wstats[w];
+	poll->out = out;
+	if (out == NULL)
+		return;
+	poll->out_uid = out->uid;
+	poll->out_st = &out->wstats[w];
+	if (out->type == XV_PORT_VHOST)
+		poll->out_q = vhost_out_queue(out, q);
+	else
+		poll->out_q = w % out->eth.nb_txq;
+}
+
+/*
+ * Build one plan per worker into 'plans'. With 'interim', queues that move
+ * to another worker are left out of every plan. Returns 0 or -ENOMEM.
+ */
+static int
+build(struct xv_plan **plans, const unsigned int *n_active, unsigned int total,
+      bool interim)
+{
+	static uint64_t gen;
+	unsigned int i, w;
+	uint16_t q;
+
+	for (w = 0; w < xv_n_workers; w++) {
+		/* Sized for the worst case: every queue on this worker. */
+		plans[w] = calloc(1, sizeof(struct xv_plan) +
+					     total * sizeof(struct xv_poll));
+		if (plans[w] == NULL) {
+			while (w-- > 0)
+				free(plans[w]);
+			return -ENOMEM;
+		}
+		plans[w]->gen = ++gen;
+	}
+	for (i = 0; i < xv_n_ports; i++) {
+		struct xv_port *in = xv_ports[i];
+
+		for (q = 0; q < n_active[i]; q++) {
+			const struct xv_rxq_sched *s = &in->sched[q];
+			struct xv_plan *plan = plans[s->worker];
+
+			if (interim && s->published >= 0 &&
+			    s->published != s->worker)
+				continue;
+			fill_poll(&plan->polls[plan->n_polls++], in, q,
+				  s->worker);
+		}
+	}
+	return 0;
+}
+
+static void
+publish(struct xv_plan **plans)
+{
+	struct xv_plan *old[XV_MAX_WORKERS];
+	unsigned int w;
+
+	for (w = 0; w < xv_n_workers; w++)
+		old[w] = xv_worker_publish(&xv_workers[w], plans[w]);
+	xv_worker_synchronize();
+	for (w = 0; w < xv_n_workers; w++)
+		free(old[w]);
+}
+
 void
 xv_plan_rebuild(void)
 {
-	struct xv_plan *plans[XV_MAX_WORKERS], *old[XV_MAX_WORKERS];
+	struct xv_plan *plans[XV_MAX_WORKERS];
 	unsigned int n_active[XV_MAX_PORTS];
-	static uint64_t gen;
-	unsigned int total = 0, next = 0, i, w;
+	unsigned int total = 0, i;
+	bool moves = false;
+	uint16_t q;
 
 	for (i = 0; i < xv_n_ports; i++) {
 		struct xv_port *port = xv_ports[i];
@@ -82,52 +163,32 @@ xv_plan_rebuild(void)
 		if (port->type == XV_PORT_VHOST)
 			reserve_buffers(port, n_active[i]);
 		total += n_active[i];
-	}
-	for (w = 0; w < xv_n_workers; w++) {
-		/* Sized for the worst case: every queue on this worker. */
-		plans[w] = calloc(1, sizeof(struct xv_plan) +
-					     total * sizeof(struct xv_poll));
-		if (plans[w] == NULL) {
-			XV_LOG(dp, ERR, "out of memory building plans");
-			while (w-- > 0)
-				free(plans[w]);
-			return;
-		}
-		plans[w]->gen = ++gen;
-	}
-	for (i = 0; i < xv_n_ports; i++) {
-		struct xv_port *in = xv_ports[i];
-		struct xv_port *out = in->peer;
-		uint16_t q;
-
 		for (q = 0; q < n_active[i]; q++) {
-			struct xv_plan *plan;
-			struct xv_poll *poll;
+			struct xv_rxq_sched *s = &port->sched[q];
 
-			w = next++ % xv_n_workers;
-			plan = plans[w];
-			poll = &plan->polls[plan->n_polls++];
-			poll->in = in;
-			poll->in_q = q;
-			poll->rxq = &in->rxq[q];
-			poll->pool = in->pool;
-			poll->in_st = &in->wstats[w];
-			poll->out = out;
-			if (out == NULL)
-				continue;
-			poll->out_uid = out->uid;
-			poll->out_st = &out->wstats[w];
-			if (out->type == XV_PORT_VHOST)
-				poll->out_q = vhost_out_queue(out, q);
-			else
-				poll->out_q = w % out->eth.nb_txq;
+			if (s->worker < 0 || s->worker >= (int)xv_n_workers)
+				s->worker = xv_sched_pick_worker(port, q);
+			if (s->published >= 0 && s->published != s->worker)
+				moves = true;
 		}
 	}
-	for (w = 0; w < xv_n_workers; w++)
-		old[w] = xv_worker_publish(&xv_workers[w], plans[w]);
-	xv_worker_synchronize();
-	for (w = 0; w < xv_n_workers; w++)
-		free(old[w]);
+	if (moves) {
+		if (build(plans, n_active, total, true) != 0)
+			goto nomem;
+		publish(plans);
+	}
+	if (build(plans, n_active, total, false) != 0)
+		goto nomem;
+	publish(plans);
+
+	/* Record what is published now; inactive queues are in no plan. */
+	for (i = 0; i < xv_n_ports; i++)
+		for (q = 0; q < XV_MAX_QUEUES; q++)
+			xv_ports[i]->sched[q].published =
+				q < n_active[i] ? xv_ports[i]->sched[q].worker : -1;
+	return;
+nomem:
+	XV_LOG(dp, ERR, "out of memory building plans: keeping the old ones");
 }
 
 void

@@ -167,6 +167,10 @@ xv_port_create(const struct xv_port_conf *conf, struct xv_port **portp,
 		return -ENOMEM;
 	}
 	memset(port->rxq, 0, XV_MAX_QUEUES * sizeof(*port->rxq));
+	for (unsigned int q = 0; q < XV_MAX_QUEUES; q++)
+		port->sched[q] = (struct xv_rxq_sched){ .worker = -1,
+							.published = -1,
+							.pinned = -1 };
 	memset(port->wstats, 0, xv_n_workers * sizeof(*port->wstats));
 	snprintf(port->name, sizeof(port->name), "%s", conf->name);
 	port->type = conf->type;

@@ -85,6 +85,18 @@ struct xv_rxq {
 	uint64_t stall_tsc;  /* TSC when the held packets stopped moving; 0 */
 } __rte_cache_aligned;
 
+/*
+ * Which worker polls an rx queue, and what the rebalancer knows about it.
+ * Control thread only.
+ */
+struct xv_rxq_sched {
+	int worker;          /* assigned worker, -1 until first active */
+	int published;       /* worker whose published plan has it, or -1 */
+	int pinned;          /* worker set by hand, or -1 */
+	uint64_t last_packets;
+	double load;         /* cycles per second it costs, last interval */
+};
+
 struct xv_port_vhost {
 	char path[PATH_MAX];
 	bool client;
@@ -125,6 +137,7 @@ struct xv_port {
 	unsigned int n_reserved;    /* mbufs reserved from 'pool' */
 
 	struct xv_rxq *rxq;         /* [XV_MAX_QUEUES] */
+	struct xv_rxq_sched sched[XV_MAX_QUEUES];
 	struct xv_port_wstats *wstats; /* [xv_n_workers] */
 	struct xv_port_stats base;  /* subtracted on read (stats clear) */
 
