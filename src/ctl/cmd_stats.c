@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_memory.h>
 
@@ -94,8 +95,9 @@ workers_json(void)
 		/* idle_cycles counts polling that found nothing, sleep_cycles
 		 * time given back to the system. */
 		json_array_append_new(list,
-			json_pack("{s:i, s:i, s:s, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:i}",
+			json_pack("{s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:i}",
 				  "id", w, "lcore", wk->lcore,
+				  "cpu", rte_lcore_to_cpu_id(wk->lcore),
 				  "state", __atomic_load_n(&wk->sleeping, __ATOMIC_RELAXED) ?
 					  "sleep" : "poll",
 				  "busy_cycles", (json_int_t)busy,
@@ -207,8 +209,9 @@ xv_cmd_status(json_t *args, struct xv_reply *reply)
 			n_relays++;
 	for (i = 0; i < xv_n_workers; i++)
 		json_array_append_new(workers,
-				      json_pack("{s:i, s:i}", "id", i, "lcore",
-						xv_workers[i].lcore));
+				      json_pack("{s:i, s:i, s:i}", "id", i, "lcore",
+						xv_workers[i].lcore, "cpu",
+						rte_lcore_to_cpu_id(xv_workers[i].lcore)));
 	reply->result = json_pack(
 		"{s:i, s:f, s:s, s:b, s:i, s:i, s:o, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}}",
 		"pid", (int)getpid(), "uptime_s", now_s() - xv_daemon.start_time,
