@@ -91,7 +91,6 @@ xv_errno_code(int err)
 	case EEXIST:
 		return XV_ERR_EXISTS;
 	case ENOENT:
-	case ENODEV:
 		return XV_ERR_NOT_FOUND;
 	case EBUSY:
 		return XV_ERR_BUSY;

@@ -40,6 +40,7 @@ struct client {
 	char *out;
 	size_t out_len, out_off, out_cap;
 	bool closing;  /* close once 'out' is flushed */
+	bool skipping; /* inside an oversized line: drop until its newline */
 };
 
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -227,31 +228,45 @@ client_flush(struct client *c)
 	return 0;
 }
 
+/* Execute the complete lines in 'c->in'. */
+static void
+client_execute(struct client *c)
+{
+	char *nl;
+
+	while ((nl = memchr(c->in, '\n', c->in_len)) != NULL) {
+		size_t len = nl - c->in;
+
+		if (c->skipping)
+			c->skipping = false; /* the oversized line ends here */
+		else if (len > 0 && !(len == 1 && c->in[0] == '\r'))
+			client_queue(c, xv_cmd_execute(c->in, len));
+		memmove(c->in, nl + 1, c->in_len - len - 1);
+		c->in_len -= len + 1;
+	}
+	if (c->in_len > MAX_LINE || (c->skipping && c->in_len > 0)) {
+		/* No newline within MAX_LINE: answer once, then drop the
+		 * line's bytes as they come; the connection stays usable. */
+		if (!c->skipping)
+			client_queue(c, json_pack("{s:b, s:{s:s, s:s}}", "ok", 0,
+				"error", "code", XV_ERR_TOO_LARGE, "message",
+				"request line longer than 1 MiB: ignored"));
+		c->skipping = true;
+		c->in_len = 0;
+	}
+}
+
 /* Read, execute complete lines. -1: the client is gone. */
 static int
 client_read(struct client *c)
 {
 	for (;;) {
-		char *nl;
 		ssize_t n;
 
 		if (c->in_cap - c->in_len < 4096) {
 			size_t cap = c->in_cap ? c->in_cap * 2 : 8192;
-			char *p;
+			char *p = realloc(c->in, cap);
 
-			if (cap > MAX_LINE + 8192)
-				cap = MAX_LINE + 8192;
-			if (cap <= c->in_cap) {
-				/* A line longer than MAX_LINE: answer once,
-				 * then hang up (no way to find the next one). */
-				client_queue(c, json_pack("{s:b, s:{s:s, s:s}}", "ok", 0,
-					"error", "code", XV_ERR_TOO_LARGE,
-					"message", "request line longer than 1 MiB"));
-				c->closing = true;
-				c->in_len = 0;
-				return client_flush(c);
-			}
-			p = realloc(c->in, cap);
 			if (p == NULL)
 				return -1;
 			c->in = p;
@@ -260,7 +275,7 @@ client_read(struct client *c)
 		n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
 		if (n == 0) {
 			/* Half-closed: answer what came, then hang up. */
-			if (c->in_len > 0)
+			if (c->in_len > 0 && !c->skipping)
 				client_queue(c, xv_cmd_execute(c->in, c->in_len));
 			c->in_len = 0;
 			c->closing = true;
@@ -272,14 +287,7 @@ client_read(struct client *c)
 			return -1;
 		}
 		c->in_len += n;
-		while ((nl = memchr(c->in, '\n', c->in_len)) != NULL) {
-			size_t len = nl - c->in;
-
-			if (len > 0 && !(len == 1 && c->in[0] == '\r'))
-				client_queue(c, xv_cmd_execute(c->in, len));
-			memmove(c->in, nl + 1, c->in_len - len - 1);
-			c->in_len -= len + 1;
-		}
+		client_execute(c);
 	}
 	return client_flush(c);
 }

@@ -357,7 +357,8 @@ vhost_describe(const struct xv_port *port, json_t *obj)
 		xv_virtio_features_json(features, names);
 		json_object_set_new(feat, "names", names);
 		json_object_set_new(obj, "features", feat);
-		json_object_set_new(obj, "mtu", json_integer(vh->mtu));
+		if (vh->mtu != 0)
+			json_object_set_new(obj, "mtu", json_integer(vh->mtu));
 	} else {
 		json_object_set_new(obj, "features", json_null());
 	}

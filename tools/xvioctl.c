@@ -1,0 +1,1564 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+
+/*
+ * xvioctl: the command-line client of the xvio daemon.
+ *
+ * Each CLI command in 'commands' below becomes one JSON request line on the
+ * daemon's unix socket (doc/api.md); the one reply line is rendered as
+ * aligned tables, or printed as JSON with --json. The client stays thin on
+ * purpose: it checks only what it must understand to build a request (the
+ * command grammar and the numbers it parses) and leaves every other judgement
+ * to the daemon, so a script speaking JSON directly gets the same answers as
+ * a person typing here.
+ *
+ * Exit status: 0 ok; 1 the daemon answered with an error (or with a reply
+ * that is not the protocol); 2 usage error; 3 the daemon could not be
+ * reached (no socket, connection lost, no reply before --timeout).
+ */
+
+#define _GNU_SOURCE	/* vasprintf, open_memstream */
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#ifndef XV_VERSION
+#define XV_VERSION "0.1.0"
+#endif
+
+#define XVIOCTL_CTL_DEFAULT "/run/xvio/xvio.sock"
+#define XVIOCTL_TIMEOUT_DEFAULT 30.0
+/* A year: larger values only overflow the time arithmetic; 0 means forever. */
+#define XVIOCTL_TIMEOUT_MAX (365.0 * 24 * 3600)
+/*
+ * Bound the reply buffer so a confused peer cannot make us eat all memory.
+ * A stats reply for 256 ports with 16 queues each is well under 1 MiB.
+ */
+#define XVIOCTL_REPLY_MAX (256u << 20)
+#define XVIOCTL_QUEUES_MAX 16
+/* Width of the key column in key/value output ("rx_descriptors:" fits). */
+#define KV_WIDTH 16
+#define WRAP_COLUMN 78
+
+enum {
+	XC_OK = 0,
+	XC_DAEMON = 1,
+	XC_USAGE = 2,
+	XC_CONNECT = 3,
+};
+
+/* Options only some commands take; the global ones are valid everywhere. */
+#define OPT_CLIENT (1u << 0)
+#define OPT_QUEUES (1u << 1)
+
+struct command;
+
+struct cli {
+	const char *ctl_path;
+	double timeout_s;	/* 0: wait forever */
+	bool json;
+	bool help;
+	unsigned int opts;	/* OPT_* seen on the command line */
+	const char *queues;	/* raw --queues value, checked by the command */
+	const struct command *cmd;
+	int n_args;		/* positional words after the command's words */
+	char **args;
+};
+
+typedef int (*cmd_handler_t)(struct cli *cli);
+
+/*
+ * One CLI command. 'words' are matched against the leading positional
+ * arguments (longest match wins, so "stats clear" beats "stats PORT");
+ * arity and options are checked centrally before 'handler' runs, so a
+ * handler only builds its request and renders the reply.
+ */
+struct command {
+	const char *words;
+	int min_args;
+	int max_args;
+	unsigned int opts;
+	cmd_handler_t handler;
+	const char *usage;	/* one line per form, without "xvioctl " */
+	const char *help;
+};
+
+static void print_usage(FILE *f);
+
+static void __attribute__((noreturn))
+die_oom(void)
+{
+	fputs("xvioctl: out of memory\n", stderr);
+	exit(XC_DAEMON);
+}
+
+static void *
+xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size);
+	if (p == NULL)
+		die_oom();
+	return p;
+}
+
+static char *
+xvasprintf(const char *fmt, va_list ap)
+{
+	char *s;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		die_oom();
+	return s;
+}
+
+static char * __attribute__((format(printf, 1, 2)))
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+/* jansson returns NULL only for bad UTF-8 (checked up front) or no memory. */
+static json_t *
+xjson(json_t *v)
+{
+	if (v == NULL)
+		die_oom();
+	return v;
+}
+
+/* -------------------------------------------------------------------------
+ * Usage.
+ */
+
+/* Print each line of 'text' after 'indent'. */
+static void
+print_indented(FILE *f, const char *indent, const char *text)
+{
+	while (*text != '\0') {
+		size_t len = strcspn(text, "\n");
+
+		fprintf(f, "%s%.*s\n", indent, (int)len, text);
+		text += len;
+		if (*text == '\n')
+			text++;
+	}
+}
+
+static void
+print_command_usage(FILE *f, const struct command *c, const char *first)
+{
+	const char *line = c->usage;
+	const char *prefix = first;
+
+	while (*line != '\0') {
+		size_t len = strcspn(line, "\n");
+
+		fprintf(f, "%sxvioctl %.*s\n", prefix, (int)len, line);
+		prefix = "       ";
+		line += len;
+		if (*line == '\n')
+			line++;
+	}
+}
+
+/* Print a usage error about the selected command (or globally) and return 2. */
+static int __attribute__((format(printf, 2, 3)))
+usage_error(const struct cli *cli, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("xvioctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (cli != NULL && cli->cmd != NULL)
+		print_command_usage(stderr, cli->cmd, "usage: ");
+	else
+		fputs("usage: xvioctl [--ctl PATH] [--json] [--timeout S] COMMAND [ARG...]\n"
+		      "Try 'xvioctl --help' for the list of commands.\n", stderr);
+	return XC_USAGE;
+}
+
+/* -------------------------------------------------------------------------
+ * Transport: one request line out, one reply line back.
+ */
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Returns a connected socket, or -1 after printing why (exit status 3). */
+static int
+ctl_connect(const struct cli *cli)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = cli->ctl_path;
+	const char *hint = "is xvio running?";
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		err = ENAMETOOLONG;
+		goto fail;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err = errno;
+		goto fail;
+	}
+	/*
+	 * A unix stream connect blocks while the daemon's listen backlog is
+	 * full, and the kernel bounds that wait by the send timeout: this is
+	 * what keeps a wedged daemon from hanging us before the first byte.
+	 */
+	if (cli->timeout_s > 0) {
+		struct timeval tv = {
+			.tv_sec = (time_t)cli->timeout_s,
+			.tv_usec = (suseconds_t)((cli->timeout_s -
+				(time_t)cli->timeout_s) * 1e6),
+		};
+
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == EINTR)
+			continue;
+		err = errno;
+		close(fd);
+		goto fail;
+	}
+	return fd;
+
+fail:
+	if (err == EACCES || err == EPERM)
+		hint = "run as the daemon's user or a member of its --ctl-group";
+	else if (err == EAGAIN)
+		hint = "the daemon is not accepting connections";
+	else if (err == ENAMETOOLONG)
+		hint = "unix socket paths are limited to 107 bytes";
+	fprintf(stderr, "xvioctl: cannot connect to %s: %s (%s)\n", path,
+		strerror(err), hint);
+	return -1;
+}
+
+static int
+send_all(const struct cli *cli, int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				fprintf(stderr, "xvioctl: %s did not take the request within %g s\n",
+					cli->ctl_path, cli->timeout_s);
+			else
+				fprintf(stderr, "xvioctl: lost connection to %s: %s\n",
+					cli->ctl_path, strerror(errno));
+			return -1;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Read one reply line from 'fd' into a growing buffer. On success returns 0
+ * and stores the line, without its '\n' and NUL-terminated, in *linep (the
+ * caller frees it). Anything after the newline is ignored: we send a single
+ * request so no further reply can follow.
+ */
+static int
+recv_line(const struct cli *cli, int fd, char **linep, size_t *lenp)
+{
+	double deadline = now_s() + cli->timeout_s;
+	size_t cap = 64 * 1024, len = 0;
+	char *buf = xrealloc(NULL, cap);
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		char *nl;
+		ssize_t n;
+		int wait_ms = -1;
+		int rc;
+
+		if (cli->timeout_s > 0) {
+			double left = deadline - now_s();
+
+			if (left <= 0)
+				goto timeout;
+			wait_ms = (int)(left * 1000) + 1;
+		}
+		rc = poll(&pfd, 1, wait_ms);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			goto lost;
+		}
+		if (rc == 0)
+			continue;	/* the deadline check above decides */
+
+		if (cap - len < 2) {
+			if (cap >= XVIOCTL_REPLY_MAX) {
+				fprintf(stderr, "xvioctl: bad_reply: reply from %s exceeds %u MiB\n",
+					cli->ctl_path, XVIOCTL_REPLY_MAX >> 20);
+				free(buf);
+				return XC_DAEMON;
+			}
+			cap *= 2;
+			buf = xrealloc(buf, cap);
+		}
+		n = recv(fd, buf + len, cap - len - 1, 0);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			goto lost;
+		}
+		if (n == 0) {
+			fprintf(stderr, "xvioctl: %s closed the connection without a complete reply\n",
+				cli->ctl_path);
+			free(buf);
+			return XC_CONNECT;
+		}
+		nl = memchr(buf + len, '\n', n);
+		len += n;
+		if (nl != NULL) {
+			*nl = '\0';
+			*linep = buf;
+			*lenp = nl - buf;
+			return XC_OK;
+		}
+	}
+
+timeout:
+	fprintf(stderr, "xvioctl: no reply from %s within %g s (see --timeout)\n",
+		cli->ctl_path, cli->timeout_s);
+	free(buf);
+	return XC_CONNECT;
+lost:
+	fprintf(stderr, "xvioctl: lost connection to %s: %s\n", cli->ctl_path,
+		strerror(errno));
+	free(buf);
+	return XC_CONNECT;
+}
+
+/*
+ * Send 'req' and read the reply. Returns XC_OK with the parsed reply object
+ * in *replyp (owned by the caller) and, if 'linep' is not NULL, the raw line
+ * in *linep (to free); otherwise prints why and returns the exit status.
+ * A well-formed error reply is still XC_OK here: the caller decides.
+ */
+static int
+ctl_exchange(const struct cli *cli, json_t *req, json_t **replyp, char **linep)
+{
+	json_error_t jerr;
+	json_t *reply;
+	char *out, *line;
+	size_t len;
+	int fd, rc;
+
+	out = json_dumps(req, JSON_COMPACT);
+	if (out == NULL)
+		die_oom();
+	fd = ctl_connect(cli);
+	if (fd < 0) {
+		free(out);
+		return XC_CONNECT;
+	}
+	/* The request must be one line: json_dumps never emits a raw '\n'. */
+	if (send_all(cli, fd, out, strlen(out)) < 0 ||
+	    send_all(cli, fd, "\n", 1) < 0) {
+		free(out);
+		close(fd);
+		return XC_CONNECT;
+	}
+	free(out);
+	rc = recv_line(cli, fd, &line, &len);
+	close(fd);
+	if (rc != XC_OK)
+		return rc;
+
+	reply = json_loadb(line, len, 0, &jerr);
+	if (reply == NULL || !json_is_object(reply) ||
+	    !json_is_boolean(json_object_get(reply, "ok"))) {
+		fprintf(stderr, "xvioctl: bad_reply: %s sent %s\n", cli->ctl_path,
+			reply == NULL ? "a line that is not JSON" :
+			"a reply without a boolean \"ok\"");
+		json_decref(reply);
+		free(line);
+		return XC_DAEMON;
+	}
+	*replyp = reply;
+	if (linep != NULL)
+		*linep = line;
+	else
+		free(line);
+	return XC_OK;
+}
+
+/* Print the error of a failed reply as "xvioctl: <code>: <message>". */
+static int
+report_error(json_t *reply)
+{
+	json_t *err = json_object_get(reply, "error");
+	const char *code = json_string_value(json_object_get(err, "code"));
+	const char *msg = json_string_value(json_object_get(err, "message"));
+
+	fprintf(stderr, "xvioctl: %s: %s\n", code != NULL ? code : "error",
+		msg != NULL ? msg : "(the daemon gave no message)");
+	return XC_DAEMON;
+}
+
+static void
+print_json(json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+	fputc('\n', stdout);
+}
+
+typedef void (*render_t)(json_t *result);
+
+/*
+ * The whole life of an ordinary command: send 'cmd' with 'args' (stolen),
+ * then print the result with 'render' (nothing when NULL) or as JSON with
+ * --json, or report the daemon's error. Returns the exit status.
+ */
+static int
+run(const struct cli *cli, const char *cmd, json_t *args, render_t render)
+{
+	json_t *req, *reply, *result;
+	int rc;
+
+	req = xjson(json_pack("{s:i, s:s, s:o}", "id", 1, "cmd", cmd, "args", args));
+	rc = ctl_exchange(cli, req, &reply, NULL);
+	json_decref(req);
+	if (rc != XC_OK)
+		return rc;
+
+	if (!json_is_true(json_object_get(reply, "ok"))) {
+		rc = report_error(reply);
+	} else {
+		result = json_object_get(reply, "result");
+		if (result == NULL)
+			result = json_null();
+		if (cli->json)
+			print_json(result);
+		else if (render != NULL)
+			render(result);
+	}
+	json_decref(reply);
+	return rc;
+}
+
+/* -------------------------------------------------------------------------
+ * Rendering helpers.
+ */
+
+/*
+ * Format a JSON scalar for display into 'buf'. Absent and null are "-";
+ * reals get 'decimals' digits after the point, or as few as needed when
+ * negative, so tables can choose their precision.
+ */
+static const char *
+fmt_scalar(json_t *v, int decimals, char *buf, size_t size)
+{
+	if (v == NULL || json_is_null(v))
+		return "-";
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (json_is_integer(v))
+		snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_real(v))
+		if (decimals < 0)
+			snprintf(buf, size, "%g", json_real_value(v));
+		else
+			snprintf(buf, size, "%.*f", decimals, json_real_value(v));
+	else if (json_is_boolean(v))
+		return json_is_true(v) ? "yes" : "no";
+	else
+		return "?";
+	return buf;
+}
+
+static json_t *
+jget2(json_t *o, const char *k1, const char *k2)
+{
+	return json_object_get(json_object_get(o, k1), k2);
+}
+
+static json_int_t
+jint(json_t *v)
+{
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (json_int_t)json_real_value(v);
+	return 0;
+}
+
+/* True if 'key' is one of the NULL-terminated 'keys'. */
+static bool
+key_in(const char *key, const char *const *keys)
+{
+	int i;
+
+	for (i = 0; keys[i] != NULL; i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A simple aligned table: cells are appended row by row after the headers. */
+struct table {
+	int n_cols;
+	const char *align;	/* 'l' or 'r' for each column */
+	int n_cells;
+	int cap_cells;
+	char **cells;
+};
+
+static void
+table_cell(struct table *t, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void
+table_cell(struct table *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (t->n_cells == t->cap_cells) {
+		t->cap_cells = t->cap_cells ? 2 * t->cap_cells : 64;
+		t->cells = xrealloc(t->cells, t->cap_cells * sizeof(*t->cells));
+	}
+	va_start(ap, fmt);
+	t->cells[t->n_cells++] = xvasprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* 'align' has one letter per column; the headers follow as arguments. */
+static void
+table_init(struct table *t, const char *align, ...)
+{
+	va_list ap;
+	int i;
+
+	memset(t, 0, sizeof(*t));
+	t->align = align;
+	t->n_cols = strlen(align);
+	va_start(ap, align);
+	for (i = 0; i < t->n_cols; i++)
+		table_cell(t, "%s", va_arg(ap, const char *));
+	va_end(ap);
+}
+
+static void
+table_json(struct table *t, json_t *v, int decimals)
+{
+	char buf[64];
+
+	table_cell(t, "%s", fmt_scalar(v, decimals, buf, sizeof(buf)));
+}
+
+static void
+table_print(struct table *t)
+{
+	int widths[t->n_cols];
+	int i, c;
+
+	for (c = 0; c < t->n_cols; c++)
+		widths[c] = 0;
+	for (i = 0; i < t->n_cells; i++) {
+		int len = strlen(t->cells[i]);
+
+		if (len > widths[i % t->n_cols])
+			widths[i % t->n_cols] = len;
+	}
+	for (i = 0; i < t->n_cells; i++) {
+		c = i % t->n_cols;
+		if (c > 0)
+			fputs("  ", stdout);
+		if (t->align[c] == 'r')
+			printf("%*s", widths[c], t->cells[i]);
+		else if (c == t->n_cols - 1)
+			fputs(t->cells[i], stdout);	/* no trailing blanks */
+		else
+			printf("%-*s", widths[c], t->cells[i]);
+		if (c == t->n_cols - 1)
+			fputc('\n', stdout);
+	}
+}
+
+static void
+table_free(struct table *t)
+{
+	int i;
+
+	for (i = 0; i < t->n_cells; i++)
+		free(t->cells[i]);
+	free(t->cells);
+}
+
+static void
+kv(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+kv(const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	int pad = KV_WIDTH - (int)strlen(key) - 1;
+
+	printf("%s:%*s", key, pad > 0 ? pad : 1, "");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+}
+
+/* Print 'words' separated by blanks, wrapped under the value column. */
+static void
+kv_words(const char *key, json_t *words)
+{
+	int pad = KV_WIDTH - (int)strlen(key) - 1;
+	int col = KV_WIDTH;
+	size_t i;
+	json_t *w;
+
+	if (pad < 1) {
+		pad = 1;
+		col = strlen(key) + 2;
+	}
+	printf("%s:%*s", key, pad, "");
+	json_array_foreach(words, i, w) {
+		const char *s = json_is_string(w) ? json_string_value(w) : "?";
+		int len = strlen(s);
+
+		if (i > 0 && col + 1 + len > WRAP_COLUMN) {
+			printf("\n%*s", KV_WIDTH, "");
+			col = KV_WIDTH;
+		} else if (i > 0) {
+			fputc(' ', stdout);
+			col++;
+		}
+		fputs(s, stdout);
+		col += len;
+	}
+	fputc('\n', stdout);
+}
+
+/*
+ * Print any JSON value as key/value lines: objects flatten to "key.sub",
+ * arrays of scalars join with blanks, so fields the daemon adds later show
+ * up without a client change.
+ */
+static void
+kv_json(const char *key, json_t *v)
+{
+	char buf[64];
+
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *sub;
+
+		if (json_object_size(v) == 0)
+			kv(key, "-");
+		json_object_foreach(v, k, sub) {
+			char *name = xasprintf("%s.%s", key, k);
+
+			kv_json(name, sub);
+			free(name);
+		}
+	} else if (json_is_array(v)) {
+		bool scalars = true;
+		size_t i;
+		json_t *e;
+
+		json_array_foreach(v, i, e)
+			if (json_is_object(e) || json_is_array(e))
+				scalars = false;
+		if (scalars && json_array_size(v) > 0) {
+			json_t *strs = xjson(json_array());
+
+			json_array_foreach(v, i, e)
+				json_array_append_new(strs, xjson(json_string(
+					fmt_scalar(e, -1, buf, sizeof(buf)))));
+			kv_words(key, strs);
+			json_decref(strs);
+		} else {
+			char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+			kv(key, "%s", s != NULL ? s : "?");
+			free(s);
+		}
+	} else {
+		kv(key, "%s", fmt_scalar(v, -1, buf, sizeof(buf)));
+	}
+}
+
+/*
+ * The device counters of "nic" that are losses; the object also carries
+ * traffic counters (ipackets, opackets) that are not.
+ */
+static const char *const nic_drop_keys[] = {
+	"imissed", "ierrors", "oerrors", "rx_nombuf", NULL,
+};
+
+/*
+ * Append " reason=N" to 'f' for each non-zero counter of 'drops', all but
+ * "total", or only those in 'only' when not NULL.
+ */
+static void
+drop_reasons(FILE *f, json_t *drops, const char *prefix,
+	     const char *const *only, bool *any)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(drops, k, v) {
+		if (strcmp(k, "total") == 0 || jint(v) == 0 ||
+		    (only != NULL && !key_in(k, only)))
+			continue;
+		fprintf(f, " %s%s=%" JSON_INTEGER_FORMAT, prefix, k, jint(v));
+		*any = true;
+	}
+}
+
+/* -------------------------------------------------------------------------
+ * Renderers, one per reply shape of doc/api.md.
+ */
+
+static void
+render_version(json_t *r)
+{
+	char buf[64];
+
+	kv("xvioctl", "%s", XV_VERSION);
+	kv("xvio", "%s", fmt_scalar(json_object_get(r, "version"), -1, buf, sizeof(buf)));
+	kv("dpdk", "%s", fmt_scalar(json_object_get(r, "dpdk"), -1, buf, sizeof(buf)));
+	kv("api", "%s", fmt_scalar(json_object_get(r, "api"), -1, buf, sizeof(buf)));
+}
+
+/* Keys render_status() shows in its own words; others are printed as sent. */
+static const char *const status_keys[] = {
+	"pid", "uptime_s", "ctl", "hugepages", "n_ports", "n_relays", "workers",
+	"memory", NULL,
+};
+
+static void
+render_status(json_t *r)
+{
+	json_t *mem = json_object_get(r, "memory");
+	json_t *workers = json_object_get(r, "workers");
+	double up = json_number_value(json_object_get(r, "uptime_s"));
+	char buf[64];
+	long s = (long)up;
+	const char *k;
+	size_t i;
+	json_t *w, *v;
+
+	kv("pid", "%s", fmt_scalar(json_object_get(r, "pid"), -1, buf, sizeof(buf)));
+	if (s < 60)
+		kv("uptime", "%.1f s", up);
+	else if (s < 86400)
+		kv("uptime", "%ld:%02ld:%02ld (%ld s)", s / 3600, s / 60 % 60,
+		   s % 60, s);
+	else
+		kv("uptime", "%ldd %02ld:%02ld:%02ld (%ld s)", s / 86400,
+		   s / 3600 % 24, s / 60 % 60, s % 60, s);
+	kv("ctl", "%s", fmt_scalar(json_object_get(r, "ctl"), -1, buf, sizeof(buf)));
+	kv("hugepages", "%s", fmt_scalar(json_object_get(r, "hugepages"), -1, buf, sizeof(buf)));
+	kv("ports", "%s", fmt_scalar(json_object_get(r, "n_ports"), -1, buf, sizeof(buf)));
+	kv("relays", "%s", fmt_scalar(json_object_get(r, "n_relays"), -1, buf, sizeof(buf)));
+
+	printf("%s:%*s%zu", "workers", KV_WIDTH - 8, "", json_array_size(workers));
+	json_array_foreach(workers, i, w) {
+		printf("%s%" JSON_INTEGER_FORMAT ": lcore %" JSON_INTEGER_FORMAT,
+		       i == 0 ? " (id " : "; id ", jint(json_object_get(w, "id")),
+		       jint(json_object_get(w, "lcore")));
+		if (json_object_get(w, "cpu") != NULL)
+			printf(", cpu %" JSON_INTEGER_FORMAT, jint(json_object_get(w, "cpu")));
+	}
+	fputs(json_array_size(workers) > 0 ? ")\n" : "\n", stdout);
+
+	if (mem != NULL) {
+		kv("memory", "%.1f MiB dpdk, %.1f MiB heap in use, %.1f MiB rss",
+		   jint(json_object_get(mem, "hugepage_bytes")) / 1048576.0,
+		   jint(json_object_get(mem, "heap_alloc_bytes")) / 1048576.0,
+		   jint(json_object_get(mem, "rss_bytes")) / 1048576.0);
+		kv("mbufs", "%" JSON_INTEGER_FORMAT " in use, %" JSON_INTEGER_FORMAT
+		   " reserved, %" JSON_INTEGER_FORMAT " total in %" JSON_INTEGER_FORMAT
+		   " pool(s)",
+		   jint(json_object_get(mem, "mbufs_in_use")),
+		   jint(json_object_get(mem, "mbufs_reserved")),
+		   jint(json_object_get(mem, "mbufs_total")),
+		   jint(json_object_get(mem, "pools")));
+	}
+	json_object_foreach(r, k, v)
+		if (!key_in(k, status_keys))
+			kv_json(k, v);
+}
+
+/* Keys shown first by "port show", in this order; the rest follow as sent. */
+static const char *const port_keys[] = {
+	"name", "type", "path", "mode", "devargs", "driver", "port_id", "state",
+	"link", "queues", "active_queues", "relay", "mac", "mtu", "numa",
+	"features", NULL,
+};
+
+static void
+render_port(json_t *p)
+{
+	const char *k;
+	json_t *v;
+	int i;
+
+	for (i = 0; port_keys[i] != NULL; i++) {
+		k = port_keys[i];
+		v = json_object_get(p, k);
+		if (v == NULL)
+			continue;
+		if (strcmp(k, "features") == 0 && json_is_object(v)) {
+			json_t *names = json_object_get(v, "names");
+			char buf[64];
+
+			kv(k, "%s", fmt_scalar(json_object_get(v, "negotiated"),
+					       -1, buf, sizeof(buf)));
+			if (json_array_size(names) > 0)
+				kv_words("feature names", names);
+			continue;
+		}
+		kv_json(k, v);
+	}
+	json_object_foreach(p, k, v)
+		if (!key_in(k, port_keys))
+			kv_json(k, v);
+}
+
+static void
+render_port_list(json_t *r)
+{
+	struct table t;
+	size_t i;
+	json_t *p;
+
+	table_init(&t, "lllllll", "NAME", "TYPE", "STATE", "LINK", "QUEUES",
+		   "RELAY", "WHERE");
+	json_array_foreach(json_object_get(r, "ports"), i, p) {
+		json_t *q = json_object_get(p, "queues");
+		json_t *aq = json_object_get(p, "active_queues");
+		const char *path = json_string_value(json_object_get(p, "path"));
+		const char *mode = json_string_value(json_object_get(p, "mode"));
+
+		table_json(&t, json_object_get(p, "name"), -1);
+		table_json(&t, json_object_get(p, "type"), -1);
+		table_json(&t, json_object_get(p, "state"), -1);
+		table_json(&t, json_object_get(p, "link"), -1);
+		/* Active of configured: a guest may use fewer than offered. */
+		if (json_is_integer(q) && json_is_integer(aq))
+			table_cell(&t, "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+				   json_integer_value(aq), json_integer_value(q));
+		else
+			table_json(&t, q, -1);
+		table_json(&t, json_object_get(p, "relay"), -1);
+		if (path != NULL)
+			table_cell(&t, "%s%s", path, mode != NULL &&
+				   strcmp(mode, "client") == 0 ? " (client)" : "");
+		else
+			table_json(&t, json_object_get(p, "devargs"), -1);
+	}
+	table_print(&t);
+	table_free(&t);
+}
+
+static void
+render_relay_list(json_t *r)
+{
+	json_t *relays = json_object_get(r, "relays");
+	int width = 0;
+	size_t i;
+	json_t *rel;
+
+	/* Pad A so the arrows line up whatever the name lengths. */
+	json_array_foreach(relays, i, rel) {
+		const char *a = json_string_value(json_object_get(rel, "a"));
+
+		if (a != NULL && (int)strlen(a) > width)
+			width = strlen(a);
+	}
+	json_array_foreach(relays, i, rel) {
+		const char *a = json_string_value(json_object_get(rel, "a"));
+		const char *b = json_string_value(json_object_get(rel, "b"));
+
+		printf("%-*s <-> %s\n", width, a ?: "?", b ?: "?");
+	}
+}
+
+static void
+render_stats(json_t *r)
+{
+	json_t *ports = json_object_get(r, "ports");
+	json_t *workers = json_object_get(r, "workers");
+	json_t *drops = json_object_get(r, "drops");
+	struct table t;
+	bool any = false, qworker;
+	char *line = NULL;
+	size_t len = 0;
+	size_t i, j;
+	json_t *p, *q, *w;
+	FILE *f;
+
+	table_init(&t, "lrrrrr", "PORT", "RX-PKTS", "RX-BYTES", "TX-PKTS",
+		   "TX-BYTES", "DROPS");
+	json_array_foreach(ports, i, p) {
+		table_json(&t, json_object_get(p, "name"), -1);
+		table_json(&t, jget2(p, "rx", "packets"), -1);
+		table_json(&t, jget2(p, "rx", "bytes"), -1);
+		table_json(&t, jget2(p, "tx", "packets"), -1);
+		table_json(&t, jget2(p, "tx", "bytes"), -1);
+		table_json(&t, jget2(p, "drops", "total"), -1);
+	}
+	table_print(&t);
+	table_free(&t);
+
+	/* Which worker polls a queue, when the daemon says (-1: none). */
+	qworker = false;
+	json_array_foreach(ports, i, p)
+		json_array_foreach(json_object_get(p, "queues"), j, q)
+			if (json_object_get(q, "worker") != NULL)
+				qworker = true;
+	if (qworker)
+		table_init(&t, "lrrrrrr", "PORT", "QUEUE", "RX-PKTS", "RX-BYTES",
+			   "TX-PKTS", "TX-BYTES", "WORKER");
+	else
+		table_init(&t, "lrrrrr", "PORT", "QUEUE", "RX-PKTS", "RX-BYTES",
+			   "TX-PKTS", "TX-BYTES");
+	json_array_foreach(ports, i, p) {
+		json_array_foreach(json_object_get(p, "queues"), j, q) {
+			json_t *wk = json_object_get(q, "worker");
+
+			table_json(&t, json_object_get(p, "name"), -1);
+			table_json(&t, json_object_get(q, "queue"), -1);
+			table_json(&t, json_object_get(q, "rx_packets"), -1);
+			table_json(&t, json_object_get(q, "rx_bytes"), -1);
+			table_json(&t, json_object_get(q, "tx_packets"), -1);
+			table_json(&t, json_object_get(q, "tx_bytes"), -1);
+			if (qworker && json_is_integer(wk) && json_integer_value(wk) < 0)
+				table_cell(&t, "-");
+			else if (qworker)
+				table_json(&t, wk, -1);
+		}
+	}
+	if (t.n_cells > t.n_cols) {
+		fputc('\n', stdout);
+		table_print(&t);
+	}
+	table_free(&t);
+
+	/*
+	 * Only non-zero reasons: the full list is long and mostly zeros. The
+	 * device's own counters count too, they are packets xvio never saw.
+	 */
+	fputs("\ndrops by port:", stdout);
+	json_array_foreach(ports, i, p) {
+		bool port_any = false;
+
+		line = NULL;
+		f = open_memstream(&line, &len);
+		if (f == NULL)
+			die_oom();
+		drop_reasons(f, json_object_get(p, "drops"), "", NULL, &port_any);
+		drop_reasons(f, json_object_get(p, "nic"), "nic.", nic_drop_keys,
+			     &port_any);
+		fclose(f);
+		if (port_any) {
+			printf("\n  %s:%s", json_string_value(json_object_get(p, "name")) ?: "?",
+			       line);
+			any = true;
+		}
+		free(line);
+	}
+	fputs(any ? "\n" : " none\n", stdout);
+
+	if (workers != NULL) {
+		/* The idle-sleep columns only when the daemon has that policy. */
+		bool sleeps = json_object_get(json_array_get(workers, 0), "sleep_pct") != NULL;
+
+		if (sleeps)
+			table_init(&t, "rrrrrl", "ID", "LCORE", "BUSY%", "LOOPS",
+				   "SLEEP%", "STATE");
+		else
+			table_init(&t, "rrrr", "ID", "LCORE", "BUSY%", "LOOPS");
+		json_array_foreach(workers, i, w) {
+			table_json(&t, json_object_get(w, "id"), -1);
+			table_json(&t, json_object_get(w, "lcore"), -1);
+			table_json(&t, json_object_get(w, "busy_pct"), 1);
+			table_json(&t, json_object_get(w, "loops"), -1);
+			if (sleeps) {
+				table_json(&t, json_object_get(w, "sleep_pct"), 1);
+				table_json(&t, json_object_get(w, "state"), -1);
+			}
+		}
+		fputc('\n', stdout);
+		table_print(&t);
+		table_free(&t);
+	}
+
+	if (drops != NULL) {
+		any = false;
+		printf("\ntotal drops: %" JSON_INTEGER_FORMAT,
+		       jint(json_object_get(drops, "total")));
+		f = open_memstream(&line, &len);
+		if (f == NULL)
+			die_oom();
+		drop_reasons(f, drops, "", NULL, &any);
+		fclose(f);
+		if (any)
+			printf(" (%s)", line + 1);	/* skip the leading blank */
+		fputc('\n', stdout);
+		free(line);
+	}
+}
+
+/* Print the daemon's own command list in a "call" friendly form. */
+static void
+render_help(json_t *r)
+{
+	size_t i, j;
+	json_t *c, *a;
+
+	print_usage(stdout);
+	fputs("\ndaemon commands (xvioctl call CMD '{\"ARG\": VALUE, ...}'):\n", stdout);
+	json_array_foreach(json_object_get(r, "commands"), i, c) {
+		const char *help = json_string_value(json_object_get(c, "help"));
+
+		printf("  %s", json_string_value(json_object_get(c, "cmd")) ?: "?");
+		json_array_foreach(json_object_get(c, "args"), j, a) {
+			const char *name = json_string_value(json_object_get(a, "name"));
+			const char *type = json_string_value(json_object_get(a, "type"));
+			bool req = json_is_true(json_object_get(a, "required"));
+			json_t *min = json_object_get(a, "min");
+			json_t *max = json_object_get(a, "max");
+
+			printf(" %s%s%s%s", req ? "" : "[", name ?: "?",
+			       type != NULL ? ":" : "", type ?: "");
+			if (json_is_integer(min) && json_is_integer(max))
+				printf("(%" JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT ")",
+				       json_integer_value(min), json_integer_value(max));
+			fputs(req ? "" : "]", stdout);
+		}
+		fputc('\n', stdout);
+		if (help != NULL)
+			printf("      %s\n", help);
+	}
+}
+
+/* -------------------------------------------------------------------------
+ * Command handlers.
+ */
+
+static int
+cmd_version(struct cli *cli)
+{
+	return run(cli, "version", xjson(json_object()), render_version);
+}
+
+static int
+cmd_status(struct cli *cli)
+{
+	return run(cli, "status", xjson(json_object()), render_status);
+}
+
+static int
+cmd_help(struct cli *cli)
+{
+	return run(cli, "help", xjson(json_object()), render_help);
+}
+
+static int
+cmd_config(struct cli *cli)
+{
+	/* Already the --config file format: JSON is the readable form. */
+	return run(cli, "config", xjson(json_object()), print_json);
+}
+
+static int
+cmd_port_add(struct cli *cli)
+{
+	const char *name = cli->args[0], *type = cli->args[1];
+	const char *where = cli->args[2];
+	json_t *args;
+
+	args = xjson(json_pack("{s:s, s:s}", "name", name, "type", type));
+	if (cli->opts & OPT_QUEUES) {
+		const char *q = cli->queues;
+		long n = strtol(q, NULL, 10);
+
+		/* Digits only: strtol alone would accept " 2", "+2" and "2x". */
+		if (*q == '\0' || strspn(q, "0123456789") != strlen(q) ||
+		    strlen(q) > 2 || n < 1 || n > XVIOCTL_QUEUES_MAX) {
+			json_decref(args);
+			return usage_error(cli, "--queues must be an integer from 1 to %d, not '%s'",
+					   XVIOCTL_QUEUES_MAX, q);
+		}
+		json_object_set_new(args, "queues", xjson(json_integer(n)));
+	}
+
+	if (strcmp(type, "vhost") == 0) {
+		char *path = NULL;
+		json_t *jpath;
+
+		/*
+		 * The daemon resolves relative paths against its own working
+		 * directory, which is not the user's: make the path absolute
+		 * here so it means what the user typed.
+		 */
+		if (where[0] != '/' && where[0] != '\0') {
+			char *cwd = getcwd(NULL, 0);
+
+			if (cwd != NULL)
+				path = xasprintf("%s%s%s", cwd,
+						 strcmp(cwd, "/") == 0 ? "" : "/", where);
+			free(cwd);
+		}
+		jpath = json_string(path != NULL ? path : where);
+		free(path);
+		if (jpath == NULL) {
+			json_decref(args);
+			return usage_error(cli, "the socket path is not valid UTF-8");
+		}
+		json_object_set_new(args, "path", jpath);
+		if (cli->opts & OPT_CLIENT)
+			json_object_set_new(args, "client", json_true());
+	} else if (strcmp(type, "eth") == 0) {
+		if (cli->opts & OPT_CLIENT) {
+			json_decref(args);
+			return usage_error(cli, "--client applies to vhost ports only");
+		}
+		json_object_set_new(args, "devargs", xjson(json_string(where)));
+	} else {
+		json_decref(args);
+		return usage_error(cli, "unknown port type '%s' (vhost or eth)", type);
+	}
+	return run(cli, "port.add", args, render_port);
+}
+
+static int
+cmd_port_del(struct cli *cli)
+{
+	return run(cli, "port.del", xjson(json_pack("{s:s}", "name", cli->args[0])),
+		   NULL);
+}
+
+static int
+cmd_port_list(struct cli *cli)
+{
+	return run(cli, "port.list", xjson(json_object()), render_port_list);
+}
+
+static int
+cmd_port_show(struct cli *cli)
+{
+	return run(cli, "port.show", xjson(json_pack("{s:s}", "name", cli->args[0])),
+		   render_port);
+}
+
+static int
+cmd_relay_add(struct cli *cli)
+{
+	return run(cli, "relay.add", xjson(json_pack("{s:s, s:s}", "a", cli->args[0],
+						     "b", cli->args[1])), NULL);
+}
+
+static int
+cmd_relay_del(struct cli *cli)
+{
+	return run(cli, "relay.del", xjson(json_pack("{s:s, s:s}", "a", cli->args[0],
+						     "b", cli->args[1])), NULL);
+}
+
+static int
+cmd_relay_list(struct cli *cli)
+{
+	return run(cli, "relay.list", xjson(json_object()), render_relay_list);
+}
+
+static json_t *
+port_filter(const struct cli *cli)
+{
+	if (cli->n_args == 0)
+		return xjson(json_object());
+	return xjson(json_pack("{s:s}", "port", cli->args[0]));
+}
+
+static int
+cmd_stats(struct cli *cli)
+{
+	return run(cli, "stats", port_filter(cli), render_stats);
+}
+
+static int
+cmd_stats_clear(struct cli *cli)
+{
+	return run(cli, "stats.clear", port_filter(cli), NULL);
+}
+
+/*
+ * The raw escape hatch: the reply is printed as received (one line, for jq)
+ * or pretty-printed with --json, whether or not it is an error.
+ */
+static int
+cmd_call(struct cli *cli)
+{
+	json_t *req, *reply;
+	char *line;
+	int rc;
+
+	req = xjson(json_pack("{s:i, s:s}", "id", 1, "cmd", cli->args[0]));
+	if (cli->n_args > 1) {
+		json_error_t jerr;
+		json_t *args = json_loads(cli->args[1], JSON_DECODE_ANY, &jerr);
+
+		/* Not checked for being an object: that is the daemon's call. */
+		if (args == NULL) {
+			json_decref(req);
+			return usage_error(cli, "JSON-ARGS is not JSON: %s (column %d)",
+					   jerr.text, jerr.column);
+		}
+		json_object_set_new(req, "args", args);
+	}
+	rc = ctl_exchange(cli, req, &reply, &line);
+	json_decref(req);
+	if (rc != XC_OK)
+		return rc;
+	if (cli->json)
+		print_json(reply);
+	else
+		puts(line);
+	if (!json_is_true(json_object_get(reply, "ok")))
+		rc = report_error(reply);
+	json_decref(reply);
+	free(line);
+	return rc;
+}
+
+static const struct command commands[] = {
+	{ "version", 0, 0, 0, cmd_version, "version",
+	  "Show the versions of xvio, DPDK, the control API and xvioctl." },
+	{ "status", 0, 0, 0, cmd_status, "status",
+	  "Show the daemon's pid, uptime, memory use and workers." },
+	{ "help", 0, 0, 0, cmd_help, "help",
+	  "Show this usage and the daemon's own command list." },
+	{ "config", 0, 0, 0, cmd_config, "config",
+	  "Print the current ports and relays as a file for 'xvio --config'." },
+	{ "port add", 3, 3, OPT_CLIENT | OPT_QUEUES, cmd_port_add,
+	  "port add NAME vhost PATH [--client] [--queues N]\n"
+	  "port add NAME eth DEVARGS [--queues N]",
+	  "Add a vhost-user port (xvio creates PATH, or connects to it with --client)\n"
+	  "or a DPDK ethdev port (PCI address or vdev); N queue pairs, 1-16." },
+	{ "port del", 1, 1, 0, cmd_port_del, "port del NAME",
+	  "Remove a port and the relay it is in." },
+	{ "port list", 0, 0, 0, cmd_port_list, "port list",
+	  "List the ports." },
+	{ "port show", 1, 1, 0, cmd_port_show, "port show NAME",
+	  "Show one port in detail, with its negotiated virtio features." },
+	{ "relay add", 2, 2, 0, cmd_relay_add, "relay add A B",
+	  "Forward between ports A and B in both directions." },
+	{ "relay del", 2, 2, 0, cmd_relay_del, "relay del A B",
+	  "Remove the relay between A and B." },
+	{ "relay list", 0, 0, 0, cmd_relay_list, "relay list",
+	  "List the relays." },
+	{ "stats clear", 0, 1, 0, cmd_stats_clear, "stats clear [PORT]",
+	  "Zero the counters of all ports, or of PORT." },
+	{ "stats", 0, 1, 0, cmd_stats, "stats [PORT]",
+	  "Show traffic, queue, drop and worker counters, for all ports or PORT." },
+	{ "call", 1, 2, 0, cmd_call, "call CMD [JSON-ARGS]",
+	  "Send a raw request (see 'xvioctl help') and print the raw reply." },
+};
+
+static const size_t n_commands = sizeof(commands) / sizeof(commands[0]);
+
+static void
+print_usage(FILE *f)
+{
+	size_t i;
+
+	fputs("usage: xvioctl [--ctl PATH] [--json] [--timeout S] COMMAND [ARG...]\n"
+	      "       xvioctl [COMMAND...] --help | --version\n"
+	      "\n"
+	      "commands:\n", f);
+	for (i = 0; i < n_commands; i++) {
+		print_indented(f, "  ", commands[i].usage);
+		print_indented(f, "      ", commands[i].help);
+	}
+	fputs("\n"
+	      "options (anywhere before a '--' argument):\n"
+	      "  --ctl PATH    daemon socket (default $XVIO_CTL, else " XVIOCTL_CTL_DEFAULT ")\n"
+	      "  --json        print the reply's result as JSON instead of tables\n"
+	      "  --timeout S   give up waiting for a reply after S seconds (default 30, 0: never)\n"
+	      "  -h, --help    show this help, or the help of COMMAND\n"
+	      "  -V, --version show the version of xvioctl\n"
+	      "\n"
+	      "exit status: 0 ok, 1 the daemon reported an error, 2 usage error,\n"
+	      "             3 cannot reach the daemon\n", f);
+}
+
+/* -------------------------------------------------------------------------
+ * Command line.
+ */
+
+/* Number of positional words 'c' consumes from 'pos', or 0 if no match. */
+static int
+match_words(const struct command *c, char **pos, int n_pos)
+{
+	const char *w = c->words;
+	int n = 0;
+
+	while (*w != '\0') {
+		size_t len = strcspn(w, " ");
+
+		if (n >= n_pos || strlen(pos[n]) != len ||
+		    strncmp(pos[n], w, len) != 0)
+			return 0;
+		n++;
+		w += len;
+		if (*w == ' ')
+			w++;
+	}
+	return n;
+}
+
+/*
+ * Print to 'f' (if not NULL) the usage of every command whose first word is
+ * 'group'. Returns 0, or -1 if there is no such command.
+ */
+static int
+group_usage(FILE *f, const char *group)
+{
+	bool first = true;
+	size_t i;
+
+	for (i = 0; i < n_commands; i++) {
+		const struct command *c = &commands[i];
+		size_t len = strcspn(c->words, " ");
+
+		if (strlen(group) == len && strncmp(c->words, group, len) == 0) {
+			if (f != NULL)
+				print_command_usage(f, c, first ? "usage: " : "       ");
+			first = false;
+		}
+	}
+	return first ? -1 : 0;
+}
+
+/*
+ * Value of option 'name' in argv[*i]: after '=' in "--name=V", else the next
+ * argument (consumed). NULL after printing a usage error if missing.
+ */
+static const char *
+opt_value(int argc, char **argv, int *i, const char *name)
+{
+	const char *eq = strchr(argv[*i], '=');
+
+	if (eq != NULL)
+		return eq + 1;
+	if (*i + 1 >= argc) {
+		usage_error(NULL, "option %s needs a value", name);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static bool
+opt_is(const char *arg, const char *name)
+{
+	size_t len = strlen(name);
+
+	return strncmp(arg, name, len) == 0 && (arg[len] == '\0' || arg[len] == '=');
+}
+
+/*
+ * Split argv into options and positional words. Options are recognised
+ * anywhere before "--" so they can follow the command
+ * ("port add vm1 vhost /x.sock --client"); which command may take which
+ * option is checked once the command is known.
+ * Returns XC_OK, or the exit status after printing a usage error.
+ */
+static int
+parse_argv(struct cli *cli, int argc, char **argv, char **pos, int *n_pos,
+	   bool *version)
+{
+	bool only_pos = false;
+	const char *v;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (only_pos || a[0] != '-' || a[1] == '\0') {
+			pos[(*n_pos)++] = argv[i];
+		} else if (strcmp(a, "--") == 0) {
+			only_pos = true;
+		} else if (opt_is(a, "--ctl")) {
+			v = opt_value(argc, argv, &i, "--ctl");
+			if (v == NULL)
+				return XC_USAGE;
+			if (*v == '\0')
+				return usage_error(NULL, "--ctl needs a socket path");
+			cli->ctl_path = v;
+		} else if (opt_is(a, "--timeout")) {
+			char *end;
+
+			v = opt_value(argc, argv, &i, "--timeout");
+			if (v == NULL)
+				return XC_USAGE;
+			errno = 0;
+			cli->timeout_s = strtod(v, &end);
+			if (*v == '\0' || *end != '\0' || errno != 0 ||
+			    !(cli->timeout_s >= 0 && cli->timeout_s <= XVIOCTL_TIMEOUT_MAX))
+				return usage_error(NULL, "--timeout needs seconds from 0 (never) to %.0f, not '%s'",
+						   XVIOCTL_TIMEOUT_MAX, v);
+		} else if (opt_is(a, "--queues")) {
+			v = opt_value(argc, argv, &i, "--queues");
+			if (v == NULL)
+				return XC_USAGE;
+			cli->queues = v;
+			cli->opts |= OPT_QUEUES;
+		} else if (strcmp(a, "--json") == 0) {
+			cli->json = true;
+		} else if (strcmp(a, "--client") == 0) {
+			cli->opts |= OPT_CLIENT;
+		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			cli->help = true;
+		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			*version = true;
+		} else {
+			return usage_error(NULL, "unknown option '%s'", a);
+		}
+	}
+	return XC_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli cli = {
+		.ctl_path = XVIOCTL_CTL_DEFAULT,
+		.timeout_s = XVIOCTL_TIMEOUT_DEFAULT,
+	};
+	const char *env = getenv("XVIO_CTL");
+	bool version = false;
+	char **pos;
+	int n_pos = 0, best = 0, rc, i;
+	size_t k;
+
+	/* Errors are reported from send(); a signal would just kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	if (env != NULL && *env != '\0')
+		cli.ctl_path = env;
+
+	pos = xrealloc(NULL, (argc + 1) * sizeof(*pos));
+	rc = parse_argv(&cli, argc, argv, pos, &n_pos, &version);
+	if (rc != XC_OK)
+		goto out;
+
+	if (version) {
+		printf("xvioctl %s\n", XV_VERSION);
+		goto out;
+	}
+	if (n_pos == 0) {
+		if (cli.help) {
+			print_usage(stdout);
+			goto out;
+		}
+		rc = usage_error(NULL, "no command given");
+		goto out;
+	}
+
+	for (k = 0; k < n_commands; k++) {
+		int n = match_words(&commands[k], pos, n_pos);
+
+		if (n > best) {
+			best = n;
+			cli.cmd = &commands[k];
+		}
+	}
+	if (cli.cmd == NULL && cli.help && group_usage(stdout, pos[0]) == 0)
+		goto out;
+	if (cli.cmd == NULL) {
+		if (n_pos == 1)
+			fprintf(stderr, "xvioctl: %s '%s'\n", group_usage(NULL, pos[0]) == 0 ?
+				"incomplete command" : "unknown command", pos[0]);
+		else
+			fprintf(stderr, "xvioctl: unknown command '%s %s'\n", pos[0], pos[1]);
+		if (group_usage(stderr, pos[0]) < 0)
+			fputs("Try 'xvioctl --help' for the list of commands.\n", stderr);
+		rc = XC_USAGE;
+		goto out;
+	}
+	if (cli.help) {
+		print_command_usage(stdout, cli.cmd, "usage: ");
+		fputc('\n', stdout);
+		print_indented(stdout, "", cli.cmd->help);
+		goto out;
+	}
+
+	cli.args = pos + best;
+	cli.n_args = n_pos - best;
+	if (cli.n_args < cli.cmd->min_args) {
+		rc = usage_error(&cli, "'%s' needs more arguments", cli.cmd->words);
+		goto out;
+	}
+	if (cli.n_args > cli.cmd->max_args) {
+		rc = usage_error(&cli, "'%s' does not take '%s'", cli.cmd->words,
+				 cli.args[cli.cmd->max_args]);
+		goto out;
+	}
+	if (cli.opts & ~cli.cmd->opts) {
+		rc = usage_error(&cli, "'%s' does not take %s", cli.cmd->words,
+				 (cli.opts & ~cli.cmd->opts & OPT_CLIENT) ?
+				 "--client" : "--queues");
+		goto out;
+	}
+	/* JSON strings must be UTF-8; catching it here keeps handlers simple. */
+	for (i = 0; i < cli.n_args; i++) {
+		json_t *s = json_string(cli.args[i]);
+
+		if (s == NULL) {
+			rc = usage_error(&cli, "argument %d is not valid UTF-8", i + 1);
+			goto out;
+		}
+		json_decref(s);
+	}
+	rc = cli.cmd->handler(&cli);
+out:
+	free(pos);
+	fflush(stdout);
+	return rc;
+}
