@@ -16,7 +16,9 @@
  * reached (no socket, connection lost, no reply before --timeout).
  */
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* vasprintf, open_memstream */
+#endif
 
 #include <errno.h>
 #include <poll.h>
