@@ -430,8 +430,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "xvio: cannot start workers\n");
 		goto out_eal;
 	}
-	for (w = 0; w < o.n_workers; w++)
+	for (w = 0; w < o.n_workers; w++) {
+		xv_workers[w].cpu = o.worker_cpus[w];
 		XV_LOG(core, INFO, "worker %u on cpu %u", w, o.worker_cpus[w]);
+	}
 	XV_LOG(core, INFO, "control thread on cpu %d", o.main_cpu);
 	if (o.wconf.idle_us)
 		XV_LOG(core, INFO, "idle workers sleep after %u us (wake-up bound %u us without interrupts)",

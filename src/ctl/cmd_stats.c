@@ -97,7 +97,7 @@ workers_json(void)
 		json_array_append_new(list,
 			json_pack("{s:i, s:i, s:i, s:s, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:i}",
 				  "id", w, "lcore", wk->lcore,
-				  "cpu", rte_lcore_to_cpu_id(wk->lcore),
+				  "cpu", wk->cpu,
 				  "state", __atomic_load_n(&wk->sleeping, __ATOMIC_RELAXED) ?
 					  "sleep" : "poll",
 				  "busy_cycles", (json_int_t)busy,
@@ -211,7 +211,7 @@ xv_cmd_status(json_t *args, struct xv_reply *reply)
 		json_array_append_new(workers,
 				      json_pack("{s:i, s:i, s:i}", "id", i, "lcore",
 						xv_workers[i].lcore, "cpu",
-						rte_lcore_to_cpu_id(xv_workers[i].lcore)));
+						xv_workers[i].cpu));
 	reply->result = json_pack(
 		"{s:i, s:f, s:s, s:b, s:i, s:i, s:o, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}}",
 		"pid", (int)getpid(), "uptime_s", now_s() - xv_daemon.start_time,

@@ -17,6 +17,7 @@ struct xv_worker {
 	struct xv_plan *plan;
 	unsigned int id;
 	unsigned int lcore;
+	unsigned int cpu;      /* the cpu the lcore is pinned to */
 	int wake_fd;           /* eventfd: others wake a sleeping worker */
 	/* Written only by the worker. */
 	int epfd;              /* what a sleeping worker waits on */
