@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -60,11 +61,19 @@ enum {
 	XC_DAEMON = 1,
 	XC_USAGE = 2,
 	XC_CONNECT = 3,
+	/* Never an exit status: 'top' was told to stop in the middle of a request. */
+	XC_STOPPED = -1,
 };
 
 /* Options only some commands take; the global ones are valid everywhere. */
 #define OPT_CLIENT (1u << 0)
 #define OPT_QUEUES (1u << 1)
+#define OPT_INTERVAL (1u << 2)
+#define OPT_COUNT (1u << 3)
+/* Their spelling, by bit, for "'CMD' does not take OPTION". */
+static const char *const opt_names[] = {
+	"--client", "--queues", "--interval", "--count",
+};
 
 struct command;
 
@@ -75,6 +84,8 @@ struct cli {
 	bool help;
 	unsigned int opts;	/* OPT_* seen on the command line */
 	const char *queues;	/* raw --queues value, checked by the command */
+	const char *interval;	/* raw --interval value (top) */
+	const char *count;	/* raw --count value (top) */
 	const struct command *cmd;
 	int n_args;		/* positional words after the command's words */
 	char **args;
@@ -205,6 +216,14 @@ usage_error(const struct cli *cli, const char *fmt, ...)
  * Transport: one request line out, one reply line back.
  */
 
+/*
+ * Set by the SIGINT/SIGTERM handler of 'top' (the only command that installs
+ * one; the others just die of the signal). A request it interrupts is
+ * abandoned with XC_STOPPED instead of being waited for, so Ctrl-C works
+ * even when the daemon is slow to answer.
+ */
+static volatile sig_atomic_t top_stop;
+
 static double
 now_s(void)
 {
@@ -249,7 +268,7 @@ ctl_connect(const struct cli *cli)
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	}
 	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno == EINTR)
+		if (errno == EINTR && !top_stop)
 			continue;
 		err = errno;
 		close(fd);
@@ -258,6 +277,8 @@ ctl_connect(const struct cli *cli)
 	return fd;
 
 fail:
+	if (err == EINTR && top_stop)
+		return -1;	/* no message: the user asked to stop */
 	if (err == EACCES || err == EPERM)
 		hint = "run as the daemon's user or a member of its --ctl-group";
 	else if (err == EAGAIN)
@@ -321,6 +342,10 @@ recv_line(const struct cli *cli, int fd, char **linep, size_t *lenp)
 		}
 		rc = poll(&pfd, 1, wait_ms);
 		if (rc < 0) {
+			if (errno == EINTR && top_stop) {
+				free(buf);
+				return XC_STOPPED;
+			}
 			if (errno == EINTR)
 				continue;
 			goto lost;
@@ -393,7 +418,7 @@ ctl_exchange(const struct cli *cli, json_t *req, json_t **replyp, char **linep)
 	fd = ctl_connect(cli);
 	if (fd < 0) {
 		free(out);
-		return XC_CONNECT;
+		return top_stop ? XC_STOPPED : XC_CONNECT;
 	}
 	/* The request must be one line: json_dumps never emits a raw '\n'. */
 	if (send_all(cli, fd, out, strlen(out)) < 0 ||
@@ -449,12 +474,12 @@ print_json(json_t *v)
 typedef void (*render_t)(json_t *result);
 
 /*
- * The whole life of an ordinary command: send 'cmd' with 'args' (stolen),
- * then print the result with 'render' (nothing when NULL) or as JSON with
- * --json, or report the daemon's error. Returns the exit status.
+ * Send 'cmd' with 'args' (stolen). Returns XC_OK with the reply's result in
+ * *resultp (a new reference; JSON null when the reply has none), or the exit
+ * status after reporting the daemon's error or the transport's trouble.
  */
 static int
-run(const struct cli *cli, const char *cmd, json_t *args, render_t render)
+request(const struct cli *cli, const char *cmd, json_t *args, json_t **resultp)
 {
 	json_t *req, *reply, *result;
 	int rc;
@@ -469,14 +494,31 @@ run(const struct cli *cli, const char *cmd, json_t *args, render_t render)
 		rc = report_error(reply);
 	} else {
 		result = json_object_get(reply, "result");
-		if (result == NULL)
-			result = json_null();
-		if (cli->json)
-			print_json(result);
-		else if (render != NULL)
-			render(result);
+		*resultp = json_incref(result != NULL ? result : json_null());
 	}
 	json_decref(reply);
+	return rc;
+}
+
+/*
+ * The whole life of an ordinary command: send 'cmd' with 'args' (stolen),
+ * then print the result with 'render' (nothing when NULL) or as JSON with
+ * --json, or report the daemon's error. Returns the exit status.
+ */
+static int
+run(const struct cli *cli, const char *cmd, json_t *args, render_t render)
+{
+	json_t *result;
+	int rc;
+
+	rc = request(cli, cmd, args, &result);
+	if (rc != XC_OK)
+		return rc;
+	if (cli->json)
+		print_json(result);
+	else if (render != NULL)
+		render(result);
+	json_decref(result);
 	return rc;
 }
 
@@ -565,6 +607,18 @@ table_cell(struct table *t, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Start a table with no cells: the caller appends the headers (for tables
+ * whose columns depend on what the daemon sent). 'align' must outlive 't'.
+ */
+static void
+table_begin(struct table *t, const char *align)
+{
+	memset(t, 0, sizeof(*t));
+	t->align = align;
+	t->n_cols = strlen(align);
+}
+
 /* 'align' has one letter per column; the headers follow as arguments. */
 static void
 table_init(struct table *t, const char *align, ...)
@@ -572,9 +626,7 @@ table_init(struct table *t, const char *align, ...)
 	va_list ap;
 	int i;
 
-	memset(t, 0, sizeof(*t));
-	t->align = align;
-	t->n_cols = strlen(align);
+	table_begin(t, align);
 	va_start(ap, align);
 	for (i = 0; i < t->n_cols; i++)
 		table_cell(t, "%s", va_arg(ap, const char *));
@@ -590,7 +642,7 @@ table_json(struct table *t, json_t *v, int decimals)
 }
 
 static void
-table_print(struct table *t)
+table_fprint(FILE *f, struct table *t)
 {
 	int widths[t->n_cols];
 	int i, c;
@@ -606,16 +658,22 @@ table_print(struct table *t)
 	for (i = 0; i < t->n_cells; i++) {
 		c = i % t->n_cols;
 		if (c > 0)
-			fputs("  ", stdout);
+			fputs("  ", f);
 		if (t->align[c] == 'r')
-			printf("%*s", widths[c], t->cells[i]);
+			fprintf(f, "%*s", widths[c], t->cells[i]);
 		else if (c == t->n_cols - 1)
-			fputs(t->cells[i], stdout);	/* no trailing blanks */
+			fputs(t->cells[i], f);	/* no trailing blanks */
 		else
-			printf("%-*s", widths[c], t->cells[i]);
+			fprintf(f, "%-*s", widths[c], t->cells[i]);
 		if (c == t->n_cols - 1)
-			fputc('\n', stdout);
+			fputc('\n', f);
 	}
+}
+
+static void
+table_print(struct table *t)
+{
+	table_fprint(stdout, t);
 }
 
 static void
@@ -752,6 +810,65 @@ drop_reasons(FILE *f, json_t *drops, const char *prefix,
 	}
 }
 
+/* A duration as "H:MM:SS", or "Nd HH:MM:SS" from a day on. */
+static const char *
+fmt_hms(long s, char *buf, size_t size)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 86400)
+		snprintf(buf, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+	else
+		snprintf(buf, size, "%ldd %02ld:%02ld:%02ld", s / 86400,
+			 s / 3600 % 24, s / 60 % 60, s % 60);
+	return buf;
+}
+
+/* A fraction of a core (0.5) as a percentage cell ("50.0"); "-" if absent. */
+static void
+table_frac_pct(struct table *t, json_t *v)
+{
+	if (json_is_number(v))
+		table_cell(t, "%.1f", 100.0 * json_number_value(v));
+	else
+		table_cell(t, "-");
+}
+
+/* A worker id cell: -1 (no worker) and absent are "-". */
+static void
+table_worker(struct table *t, json_t *v)
+{
+	if (json_is_integer(v) && json_integer_value(v) < 0)
+		table_cell(t, "-");
+	else
+		table_json(t, v, -1);
+}
+
+/* True if any object of 'list' has 'key'. */
+static bool
+any_has(json_t *list, const char *key)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(list, i, o)
+		if (json_object_get(o, key) != NULL)
+			return true;
+	return false;
+}
+
+/* Append column 'head' (aligned 'a') to a table being built by table_begin(). */
+static void
+col_add(struct table *t, char *align, const char *head, char a)
+{
+	size_t n = strlen(align);
+
+	align[n] = a;
+	align[n + 1] = '\0';
+	t->n_cols = n + 1;
+	table_cell(t, "%s", head);
+}
+
 /* -------------------------------------------------------------------------
  * Renderers, one per reply shape of doc/api.md.
  */
@@ -788,12 +905,8 @@ render_status(json_t *r)
 	kv("pid", "%s", fmt_scalar(json_object_get(r, "pid"), -1, buf, sizeof(buf)));
 	if (s < 60)
 		kv("uptime", "%.1f s", up);
-	else if (s < 86400)
-		kv("uptime", "%ld:%02ld:%02ld (%ld s)", s / 3600, s / 60 % 60,
-		   s % 60, s);
 	else
-		kv("uptime", "%ldd %02ld:%02ld:%02ld (%ld s)", s / 86400,
-		   s / 3600 % 24, s / 60 % 60, s % 60, s);
+		kv("uptime", "%s (%ld s)", fmt_hms(s, buf, sizeof(buf)), s);
 	kv("ctl", "%s", fmt_scalar(json_object_get(r, "ctl"), -1, buf, sizeof(buf)));
 	kv("hugepages", "%s", fmt_scalar(json_object_get(r, "hugepages"), -1, buf, sizeof(buf)));
 	kv("ports", "%s", fmt_scalar(json_object_get(r, "n_ports"), -1, buf, sizeof(buf)));
@@ -929,7 +1042,8 @@ render_stats(json_t *r)
 	json_t *workers = json_object_get(r, "workers");
 	json_t *drops = json_object_get(r, "drops");
 	struct table t;
-	bool any = false, qworker;
+	bool any = false, qworker, qpinned, qload;
+	char align[16];
 	char *line = NULL;
 	size_t len = 0;
 	size_t i, j;
@@ -949,32 +1063,47 @@ render_stats(json_t *r)
 	table_print(&t);
 	table_free(&t);
 
-	/* Which worker polls a queue, when the daemon says (-1: none). */
-	qworker = false;
-	json_array_foreach(ports, i, p)
-		json_array_foreach(json_object_get(p, "queues"), j, q)
-			if (json_object_get(q, "worker") != NULL)
-				qworker = true;
+	/*
+	 * Per queue: which worker polls it (-1: none), whether it is pinned
+	 * there and its load over the last second, when the daemon says.
+	 */
+	qworker = qpinned = qload = false;
+	json_array_foreach(ports, i, p) {
+		json_t *qs = json_object_get(p, "queues");
+
+		qworker |= any_has(qs, "worker");
+		qpinned |= any_has(qs, "pinned");
+		qload |= any_has(qs, "load");
+	}
+	align[0] = '\0';
+	table_begin(&t, align);
+	col_add(&t, align, "PORT", 'l');
+	col_add(&t, align, "QUEUE", 'r');
+	col_add(&t, align, "RX-PKTS", 'r');
+	col_add(&t, align, "RX-BYTES", 'r');
+	col_add(&t, align, "TX-PKTS", 'r');
+	col_add(&t, align, "TX-BYTES", 'r');
 	if (qworker)
-		table_init(&t, "lrrrrrr", "PORT", "QUEUE", "RX-PKTS", "RX-BYTES",
-			   "TX-PKTS", "TX-BYTES", "WORKER");
-	else
-		table_init(&t, "lrrrrr", "PORT", "QUEUE", "RX-PKTS", "RX-BYTES",
-			   "TX-PKTS", "TX-BYTES");
+		col_add(&t, align, "WORKER", 'r');
+	if (qpinned)
+		col_add(&t, align, "PIN", 'l');
+	if (qload)
+		col_add(&t, align, "LOAD%", 'r');
 	json_array_foreach(ports, i, p) {
 		json_array_foreach(json_object_get(p, "queues"), j, q) {
-			json_t *wk = json_object_get(q, "worker");
-
 			table_json(&t, json_object_get(p, "name"), -1);
 			table_json(&t, json_object_get(q, "queue"), -1);
 			table_json(&t, json_object_get(q, "rx_packets"), -1);
 			table_json(&t, json_object_get(q, "rx_bytes"), -1);
 			table_json(&t, json_object_get(q, "tx_packets"), -1);
 			table_json(&t, json_object_get(q, "tx_bytes"), -1);
-			if (qworker && json_is_integer(wk) && json_integer_value(wk) < 0)
-				table_cell(&t, "-");
-			else if (qworker)
-				table_json(&t, wk, -1);
+			if (qworker)
+				table_worker(&t, json_object_get(q, "worker"));
+			if (qpinned)
+				table_cell(&t, "%s", json_is_true(json_object_get(q, "pinned")) ?
+					   "yes" : "-");
+			if (qload)
+				table_frac_pct(&t, json_object_get(q, "load"));
 		}
 	}
 	if (t.n_cells > t.n_cols) {
@@ -1009,22 +1138,42 @@ render_stats(json_t *r)
 	fputs(any ? "\n" : " none\n", stdout);
 
 	if (workers != NULL) {
-		/* The idle-sleep columns only when the daemon has that policy. */
-		bool sleeps = json_object_get(json_array_get(workers, 0), "sleep_pct") != NULL;
+		/*
+		 * Columns the daemon does not send (an older one, or no
+		 * idle-sleep policy) are left out rather than shown empty.
+		 */
+		static const struct {
+			const char *key, *head;
+			char align;
+			int kind;	/* 0 as sent, 1 percentage (1 decimal), 2 fraction as % */
+		} wcols[] = {
+			{ "id", "ID", 'r', 0 }, { "lcore", "LCORE", 'r', 0 },
+			{ "cpu", "CPU", 'r', 0 }, { "state", "STATE", 'l', 0 },
+			{ "load", "LOAD%", 'r', 2 }, { "busy_pct", "BUSY%", 'r', 1 },
+			{ "sleep_pct", "SLEEP%", 'r', 1 }, { "loops", "LOOPS", 'r', 0 },
+			{ "sleeps", "SLEEPS", 'r', 0 },
+			{ "timer_wakes", "TIMER-WAKES", 'r', 0 },
+		};
+		bool shown[sizeof(wcols) / sizeof(wcols[0])];
+		size_t c, n_wcols = sizeof(wcols) / sizeof(wcols[0]);
 
-		if (sleeps)
-			table_init(&t, "rrrrrl", "ID", "LCORE", "BUSY%", "LOOPS",
-				   "SLEEP%", "STATE");
-		else
-			table_init(&t, "rrrr", "ID", "LCORE", "BUSY%", "LOOPS");
+		align[0] = '\0';
+		table_begin(&t, align);
+		for (c = 0; c < n_wcols; c++) {
+			shown[c] = any_has(workers, wcols[c].key);
+			if (shown[c])
+				col_add(&t, align, wcols[c].head, wcols[c].align);
+		}
 		json_array_foreach(workers, i, w) {
-			table_json(&t, json_object_get(w, "id"), -1);
-			table_json(&t, json_object_get(w, "lcore"), -1);
-			table_json(&t, json_object_get(w, "busy_pct"), 1);
-			table_json(&t, json_object_get(w, "loops"), -1);
-			if (sleeps) {
-				table_json(&t, json_object_get(w, "sleep_pct"), 1);
-				table_json(&t, json_object_get(w, "state"), -1);
+			for (c = 0; c < n_wcols; c++) {
+				json_t *v = json_object_get(w, wcols[c].key);
+
+				if (!shown[c])
+					continue;
+				if (wcols[c].kind == 2)
+					table_frac_pct(&t, v);
+				else
+					table_json(&t, v, wcols[c].kind == 1 ? 1 : -1);
 			}
 		}
 		fputc('\n', stdout);
@@ -1290,6 +1439,9 @@ static const struct command commands[] = {
 	  "List the ports." },
 	{ "port show", 1, 1, 0, cmd_port_show, "port show NAME",
 	  "Show one port in detail, with its negotiated virtio features." },
+	{ "port pin", 3, 3, 0, cmd_port_pin, "port pin NAME QUEUE WORKER",
+	  "Make WORKER poll rx queue QUEUE of port NAME and never move it;\n"
+	  "WORKER 'auto' lets xvio place (and rebalance) the queue again." },
 	{ "relay add", 2, 2, 0, cmd_relay_add, "relay add A B",
 	  "Forward between ports A and B in both directions." },
 	{ "relay del", 2, 2, 0, cmd_relay_del, "relay del A B",
@@ -1300,6 +1452,10 @@ static const struct command commands[] = {
 	  "Zero the counters of all ports, or of PORT." },
 	{ "stats", 0, 1, 0, cmd_stats, "stats [PORT]",
 	  "Show traffic, queue, drop and worker counters, for all ports or PORT." },
+	{ "top", 0, 0, OPT_INTERVAL | OPT_COUNT, cmd_top,
+	  "top [--interval S] [--count N]",
+	  "Live view of the workers and queues with rates, redrawn every S seconds\n"
+	  "(default 1) until Ctrl-C, or for N frames." },
 	{ "call", 1, 2, 0, cmd_call, "call CMD [JSON-ARGS]",
 	  "Send a raw request (see 'xvioctl help') and print the raw reply." },
 };
@@ -1452,6 +1608,18 @@ parse_argv(struct cli *cli, int argc, char **argv, char **pos, int *n_pos,
 				return XC_USAGE;
 			cli->queues = v;
 			cli->opts |= OPT_QUEUES;
+		} else if (opt_is(a, "--interval")) {
+			v = opt_value(argc, argv, &i, "--interval");
+			if (v == NULL)
+				return XC_USAGE;
+			cli->interval = v;
+			cli->opts |= OPT_INTERVAL;
+		} else if (opt_is(a, "--count")) {
+			v = opt_value(argc, argv, &i, "--count");
+			if (v == NULL)
+				return XC_USAGE;
+			cli->count = v;
+			cli->opts |= OPT_COUNT;
 		} else if (strcmp(a, "--json") == 0) {
 			cli->json = true;
 		} else if (strcmp(a, "--client") == 0) {
@@ -1543,9 +1711,10 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (cli.opts & ~cli.cmd->opts) {
+		unsigned int extra = cli.opts & ~cli.cmd->opts;
+
 		rc = usage_error(&cli, "'%s' does not take %s", cli.cmd->words,
-				 (cli.opts & ~cli.cmd->opts & OPT_CLIENT) ?
-				 "--client" : "--queues");
+				 opt_names[__builtin_ctz(extra)]);
 		goto out;
 	}
 	/* JSON strings must be UTF-8; catching it here keeps handlers simple. */

@@ -93,22 +93,23 @@ stalled(struct xv_poll *poll, uint16_t sent)
 	}
 }
 
-/* Send what 'poll' holds to its destination. */
+/* Send what 'poll' holds to its destination. 'bytes' is the size of all
+ * held packets when the caller knows it, or UINT64_MAX. */
 static __rte_always_inline void
-flush(struct xv_poll *poll)
+flush(struct xv_poll *poll, uint64_t bytes)
 {
 	struct xv_rxq *rxq = poll->rxq;
 	struct xv_port *out = poll->out;
 	struct xv_qstats *qs;
 	uint16_t n = rxq->n_hold, sent;
-	uint64_t bytes;
 
 	if (unlikely(!xv_port_link_up(out))) {
 		drop_held(poll, poll->out_st, XV_DROP_LINK_DOWN);
 		return;
 	}
 	/* Count bytes first: once sent, the packets are not ours to read. */
-	bytes = bytes_of(rxq->hold, n);
+	if (bytes == UINT64_MAX)
+		bytes = bytes_of(rxq->hold, n);
 	sent = xv_port_tx(out, poll->out_q, rxq->hold, n);
 	if (unlikely(sent < n)) {
 		bytes -= bytes_of(rxq->hold + sent, n - sent);
@@ -131,14 +132,15 @@ poll_one(struct xv_poll *poll)
 {
 	struct xv_rxq *rxq = poll->rxq;
 	struct xv_qstats *qs;
-	uint16_t n;
+	uint64_t bytes;
+	uint16_t n, held;
 
 	if (unlikely(rxq->n_hold != 0)) {
 		/* Held for a destination the plan no longer has. */
 		if (unlikely(rxq->hold_dest != poll->out_uid)) {
 			drop_held(poll, poll->in_st, XV_DROP_PORT_REMOVED);
 		} else {
-			flush(poll);
+			flush(poll, UINT64_MAX);
 			if (rxq->n_hold > XV_HOLD_MAX - XV_BURST_MAX)
 				return 0; /* backpressure */
 		}
@@ -147,17 +149,20 @@ poll_one(struct xv_poll *poll)
 		       rxq->hold + rxq->n_hold, XV_BURST_MAX);
 	if (n == 0)
 		return 0;
+	held = rxq->n_hold;
+	bytes = bytes_of(rxq->hold + held, n);
 	qs = &poll->in_st->rx[poll->in_q];
 	qs->packets += n;
-	qs->bytes += bytes_of(rxq->hold + rxq->n_hold, n);
+	qs->bytes += bytes;
 	if (unlikely(poll->out == NULL)) {
 		poll->in_st->drops[XV_DROP_NO_DEST] += n;
-		rte_pktmbuf_free_bulk(rxq->hold + rxq->n_hold, n);
+		rte_pktmbuf_free_bulk(rxq->hold + held, n);
 		return n;
 	}
 	rxq->n_hold += n;
 	rxq->hold_dest = poll->out_uid;
-	flush(poll);
+	/* Usually nothing was held: the burst's size is the hold's. */
+	flush(poll, held == 0 ? bytes : UINT64_MAX);
 	return n;
 }
 
