@@ -65,7 +65,7 @@ usage(FILE *f)
 		"  --main-lcore CPU   cpu for the control thread (default: the first cpu)\n"
 		"  --no-huge          do not use hugepages even when mounted\n"
 		"  --mem MB           memory without hugepages (default 512)\n"
-		"  --hold-ms N        drop packets a destination refuses for N ms (default 100)\n"
+		"  --hold-ms N        drop packets a destination refuses for N ms (default 1000)\n"
 		"  --idle-us N        a worker idle for N us sleeps until packets come (default 200;\n"
 		"                     0: always busy-poll)\n"
 		"  --wake-us N        longest sleep when a queue has no interrupts (default 500)\n"
@@ -154,7 +154,7 @@ parse_options(int argc, char **argv, struct options *o)
 
 	*o = (struct options){ .ctl = DEFAULT_CTL, .main_cpu = -1,
 			       .mem_mb = 512,
-			       .wconf = { .hold_ms = 100, .idle_us = 200,
+			       .wconf = { .hold_ms = 1000, .idle_us = 200,
 					  .wake_us = 500 } };
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {

@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -167,6 +168,23 @@ poll_one(struct xv_poll *poll)
 }
 
 /*
+ * Add 'fd' to the sleep set. Edge-triggered, so nothing has to be read to
+ * re-arm it: some interrupt fds are the device's own queue (net_tap), and
+ * reading them would eat a packet. Only fds known to be eventfds
+ * ('counter') are read, to keep their counters low.
+ */
+static void
+sleep_on(struct xv_worker *w, int fd, bool counter)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | EPOLLET,
+		.data.u64 = (uint32_t)fd | ((uint64_t)counter << 32),
+	};
+
+	epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/*
  * Ask 'poll''s queue to notify us, adding its fd to the epoll set when
  * 'add'. Returns false when the queue cannot notify (poll it by timer).
  */
@@ -193,13 +211,11 @@ arm(struct xv_worker *w, struct xv_poll *poll, bool add)
 		if (add)
 			fd = rte_eth_dev_rx_intr_ctl_q_get_fd(in->eth.port_id,
 							      poll->in_q);
+		/* -ENOTSUP: the fd is always armed (net_tap). */
 		rte_eth_dev_rx_intr_enable(in->eth.port_id, poll->in_q);
 	}
-	if (add && fd >= 0) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-		epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
-	}
+	if (add && fd >= 0)
+		sleep_on(w, fd, in->type == XV_PORT_VHOST);
 	return true;
 }
 
@@ -249,9 +265,7 @@ sleep_until_work(struct xv_worker *w, struct xv_plan *plan)
 		/* Queues (and their fds) changed: start a fresh set. */
 		close(w->epfd);
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
-		epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wake_fd,
-			  &(struct epoll_event){ .events = EPOLLIN,
-						 .data.fd = w->wake_fd });
+		sleep_on(w, w->wake_fd, true);
 		w->epoll_gen = plan->gen;
 	}
 	for (i = 0; i < plan->n_polls; i++)
@@ -268,11 +282,16 @@ sleep_until_work(struct xv_worker *w, struct xv_plan *plan)
 		ts.tv_nsec = (xv_worker_conf.wake_us % 1000000) * 1000L;
 		n = epoll_pwait2(w->epfd, evs, RTE_DIM(evs), timer ? &ts : NULL,
 				 NULL);
-		/* Reset the eventfds that fired (kicks, interrupts, wakes). */
+		if (unlikely(n < 0 && errno != EINTR)) {
+			/* Never spin: without a working set, nap. */
+			w->epoll_gen = UINT64_MAX;
+			nanosleep(&ts, NULL);
+		}
+		/* Reset the eventfds that fired (kicks, wakes). */
 		for (i = 0; i < (unsigned int)RTE_MAX(n, 0); i++)
-			if (read(evs[i].data.fd, &v, sizeof(v)) < 0) {
-				/* Interrupt fds of some drivers are not
-				 * counters; nothing to reset then. */
+			if ((evs[i].data.u64 >> 32) != 0 &&
+			    read((int)(uint32_t)evs[i].data.u64, &v, sizeof(v)) < 0) {
+				/* EAGAIN: already reset. */
 			}
 		if (n == 0)
 			w->timer_wakes++;
@@ -368,7 +387,7 @@ xv_workers_start(unsigned int n, const unsigned int *lcores,
 		xv_workers[i].lcore = lcores[i];
 		xv_workers[i].wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		xv_workers[i].epfd = -1;
-		xv_workers[i].epoll_gen = 0;
+		xv_workers[i].epoll_gen = UINT64_MAX; /* no set built yet */
 		if (xv_workers[i].wake_fd < 0) {
 			int err = -errno;
 
