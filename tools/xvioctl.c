@@ -1419,6 +1419,461 @@ cmd_call(struct cli *cli)
 	return rc;
 }
 
+/* A number of at most 9 digits, nothing else ("+1", " 1", "1x" are not). */
+static bool
+parse_small_uint(const char *s, long *out)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 9 || strspn(s, "0123456789") != len)
+		return false;
+	*out = strtol(s, NULL, 10);
+	return true;
+}
+
+static int
+cmd_port_pin(struct cli *cli)
+{
+	const char *qs = cli->args[1], *ws = cli->args[2];
+	long queue, worker;
+
+	if (!parse_small_uint(qs, &queue))
+		return usage_error(cli, "QUEUE must be a queue number, not '%s'", qs);
+	/* "-1" is the protocol's spelling; it can only come after "--". */
+	if (strcmp(ws, "auto") == 0 || strcmp(ws, "-1") == 0)
+		worker = -1;
+	else if (!parse_small_uint(ws, &worker))
+		return usage_error(cli, "WORKER must be a worker number or 'auto', not '%s'",
+				   ws);
+	/* Ranges are the daemon's to check: it knows the queues and workers. */
+	return run(cli, "port.pin", xjson(json_pack("{s:s, s:i, s:i}", "name",
+						    cli->args[0], "queue", (int)queue,
+						    "worker", (int)worker)), NULL);
+}
+
+/* -------------------------------------------------------------------------
+ * top: the stats of the daemon as rates, redrawn every --interval.
+ */
+
+#define TOP_INTERVAL_MIN 0.1
+#define TOP_INTERVAL_MAX 86400.0
+
+struct top {
+	json_t *status;		/* fetched once, for the header */
+	double status_t;	/* when it was fetched (now_s()) */
+	double interval;
+	json_t *prev;		/* the previous frame's stats, NULL on the first */
+	double prev_t;
+	int max_lines;		/* terminal height, 0 when not a terminal */
+};
+
+/* One queue line, with its rates when the previous frame had the queue. */
+struct top_row {
+	json_t *port, *queue;
+	bool rates;
+	double rx_pps, tx_pps, rx_bps, drops_ps;
+	double key;		/* sort: rx rate, or rx packets on the first frame */
+	size_t order;		/* order in the reply, to break ties */
+};
+
+static void
+top_on_signal(int sig)
+{
+	(void)sig;
+	top_stop = 1;
+}
+
+/* The object of array 'list' whose 'key' equals that of 'like', or NULL. */
+static json_t *
+find_like(json_t *list, const char *key, json_t *like)
+{
+	json_t *want = json_object_get(like, key), *o;
+	size_t i;
+
+	if (want == NULL)
+		return NULL;
+	json_array_foreach(list, i, o)
+		if (json_equal(json_object_get(o, key), want))
+			return o;
+	return NULL;
+}
+
+/*
+ * The growth of counter 'key' from 'prev' to 'cur' in *d. False when either
+ * is missing, or when it went down (stats clear, or a port re-added under
+ * the same name): no rate can be told then.
+ */
+static bool
+counter_delta(json_t *cur, json_t *prev, const char *key, double *d)
+{
+	json_t *c = json_object_get(cur, key), *p = json_object_get(prev, key);
+
+	if (!json_is_integer(c) || !json_is_integer(p) ||
+	    json_integer_value(c) < json_integer_value(p))
+		return false;
+	*d = (double)(json_integer_value(c) - json_integer_value(p));
+	return true;
+}
+
+static int
+top_row_cmp(const void *a, const void *b)
+{
+	const struct top_row *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? 1 : -1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static void
+top_header(FILE *f, const struct top *tp, json_t *st, double t, double dt)
+{
+	json_t *status = tp->status, *rb = json_object_get(st, "rebalance");
+	json_t *ports = json_object_get(st, "ports");
+	json_t *idle = json_object_get(status, "idle_us");
+	json_t *wake = json_object_get(status, "wake_us");
+	const char *policy = json_string_value(json_object_get(status, "poll_policy"));
+	double up = json_number_value(json_object_get(status, "uptime_s")) +
+		    (t - tp->status_t);
+	double rx = 0, tx = 0, drops = 0, d;
+	time_t wall = time(NULL);
+	char buf[64], hms[16] = "";
+	struct tm tm;
+	size_t i;
+	json_t *p;
+
+	if (localtime_r(&wall, &tm) != NULL)
+		strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+	fprintf(f, "xvio %" JSON_INTEGER_FORMAT ", up %s, %zu port%s, poll %s",
+		jint(json_object_get(status, "pid")), fmt_hms((long)up, buf, sizeof(buf)),
+		json_array_size(ports), json_array_size(ports) == 1 ? "" : "s",
+		policy ?: "?");
+	if (policy != NULL && strcmp(policy, "hybrid") == 0 &&
+	    json_is_integer(idle) && json_is_integer(wake))
+		fprintf(f, " (idle %" JSON_INTEGER_FORMAT " us, wake %" JSON_INTEGER_FORMAT " us)",
+			json_integer_value(idle), json_integer_value(wake));
+	fprintf(f, "  %s\n", hms);
+
+	if (json_is_object(rb))
+		fprintf(f, "rebalance %s: %" JSON_INTEGER_FORMAT " rebalances, %"
+			JSON_INTEGER_FORMAT " queues moved\n",
+			json_is_false(json_object_get(rb, "auto")) ? "off" : "auto",
+			jint(json_object_get(rb, "rebalances")),
+			jint(json_object_get(rb, "queues_moved")));
+	else
+		fputs("rebalance: -\n", f);
+	if (tp->prev == NULL || dt <= 0) {
+		fputs("total: rates from the next frame\n", f);
+		return;
+	}
+	/* Daemon-wide: ports that came or went in between are left out. */
+	json_array_foreach(ports, i, p) {
+		json_t *pp = find_like(json_object_get(tp->prev, "ports"), "name", p);
+
+		if (counter_delta(json_object_get(p, "rx"), json_object_get(pp, "rx"),
+				  "packets", &d))
+			rx += d;
+		if (counter_delta(json_object_get(p, "tx"), json_object_get(pp, "tx"),
+				  "packets", &d))
+			tx += d;
+	}
+	if (counter_delta(json_object_get(st, "drops"), json_object_get(tp->prev, "drops"),
+			  "total", &d))
+		drops = d;
+	fprintf(f, "total: rx %.3f Mpps, tx %.3f Mpps, %.0f drops/s\n", rx / dt / 1e6,
+		tx / dt / 1e6, drops / dt);
+}
+
+static void
+top_workers(FILE *f, const struct top *tp, json_t *st, double dt)
+{
+	json_t *prev = json_object_get(tp->prev, "workers");
+	struct table t;
+	size_t i;
+	json_t *w;
+
+	table_init(&t, "rrlrrrr", "ID", "CPU", "STATE", "LOAD%", "BUSY%",
+		   "SLEEP%", "SLEEPS/s");
+	json_array_foreach(json_object_get(st, "workers"), i, w) {
+		json_t *pw = find_like(prev, "id", w);
+		double busy, idle, sleep, all = 0, sleeps;
+
+		table_json(&t, json_object_get(w, "id"), -1);
+		table_json(&t, json_object_get(w, "cpu"), -1);
+		table_json(&t, json_object_get(w, "state"), -1);
+		table_frac_pct(&t, json_object_get(w, "load"));
+		/* Shares of the cycles the worker spent since the last frame. */
+		if (pw != NULL && counter_delta(w, pw, "busy_cycles", &busy) &&
+		    counter_delta(w, pw, "idle_cycles", &idle) &&
+		    counter_delta(w, pw, "sleep_cycles", &sleep))
+			all = busy + idle + sleep;
+		if (all > 0) {
+			table_cell(&t, "%.1f", 100.0 * busy / all);
+			table_cell(&t, "%.1f", 100.0 * sleep / all);
+		} else {
+			table_cell(&t, "-");
+			table_cell(&t, "-");
+		}
+		if (pw != NULL && dt > 0 && counter_delta(w, pw, "sleeps", &sleeps))
+			table_cell(&t, "%.0f", sleeps / dt);
+		else
+			table_cell(&t, "-");
+	}
+	table_fprint(f, &t);
+	table_free(&t);
+}
+
+/*
+ * The queues, busiest first. Rates need the queue in the previous frame;
+ * on the first frame the order is by packets received so far. 'max_rows'
+ * (0: no limit) keeps the frame within the terminal.
+ */
+static void
+top_queues(FILE *f, const struct top *tp, json_t *st, double dt, int max_rows)
+{
+	json_t *pports = json_object_get(tp->prev, "ports");
+	struct top_row *rows = NULL, *r;
+	size_t n = 0, cap = 0, i, j, shown;
+	struct table t;
+	json_t *p, *q;
+
+	json_array_foreach(json_object_get(st, "ports"), i, p) {
+		json_t *pp = find_like(pports, "name", p);
+		double port_drops = -1, d;
+
+		if (dt > 0 && counter_delta(json_object_get(p, "drops"),
+					    json_object_get(pp, "drops"), "total", &d))
+			port_drops = d / dt;
+		json_array_foreach(json_object_get(p, "queues"), j, q) {
+			json_t *pq = find_like(json_object_get(pp, "queues"), "queue", q);
+			double rxp, txp, rxb;
+
+			if (n == cap) {
+				cap = cap ? 2 * cap : 32;
+				rows = xrealloc(rows, cap * sizeof(*rows));
+			}
+			r = &rows[n];
+			memset(r, 0, sizeof(*r));
+			r->port = p;
+			r->queue = q;
+			r->order = n++;
+			r->key = -1;
+			if (tp->prev == NULL) {
+				r->key = (double)jint(json_object_get(q, "rx_packets"));
+			} else if (dt > 0 && pq != NULL &&
+				   counter_delta(q, pq, "rx_packets", &rxp) &&
+				   counter_delta(q, pq, "tx_packets", &txp) &&
+				   counter_delta(q, pq, "rx_bytes", &rxb)) {
+				r->rates = true;
+				r->rx_pps = rxp / dt;
+				r->tx_pps = txp / dt;
+				r->rx_bps = rxb * 8 / dt;
+				r->drops_ps = port_drops;
+				r->key = r->rx_pps;
+			}
+		}
+	}
+	if (n > 0)
+		qsort(rows, n, sizeof(*rows), top_row_cmp);
+
+	shown = n;
+	if (max_rows > 0 && n > (size_t)max_rows)
+		shown = max_rows - 1;	/* and a line saying how many more */
+	table_init(&t, "lrrlrrrrr", "PORT", "Q", "WORKER", "PIN", "RX-Mpps",
+		   "TX-Mpps", "RX-Gbps", "DROPS/s", "LOAD%");
+	for (i = 0; i < shown; i++) {
+		r = &rows[i];
+		table_json(&t, json_object_get(r->port, "name"), -1);
+		table_json(&t, json_object_get(r->queue, "queue"), -1);
+		table_worker(&t, json_object_get(r->queue, "worker"));
+		table_cell(&t, "%s", json_is_true(json_object_get(r->queue, "pinned")) ?
+			   "yes" : "-");
+		if (r->rates) {
+			table_cell(&t, "%.3f", r->rx_pps / 1e6);
+			table_cell(&t, "%.3f", r->tx_pps / 1e6);
+			table_cell(&t, "%.2f", r->rx_bps / 1e9);
+		} else {
+			table_cell(&t, "-");
+			table_cell(&t, "-");
+			table_cell(&t, "-");
+		}
+		if (r->rates && r->drops_ps >= 0)
+			table_cell(&t, "%.0f", r->drops_ps);
+		else
+			table_cell(&t, "-");
+		table_frac_pct(&t, json_object_get(r->queue, "load"));
+	}
+	table_fprint(f, &t);
+	table_free(&t);
+	if (shown < n)
+		fprintf(f, "... %zu more queue%s (a taller terminal shows them)\n",
+			n - shown, n - shown == 1 ? "" : "s");
+	free(rows);
+}
+
+/* Lines of the terminal on stdout, 0 when unknown. */
+static int
+terminal_lines(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) < 0)
+		return 0;
+	return ws.ws_row;
+}
+
+/* One frame into 'f': header, workers, queues. 't' is when 'st' came. */
+static void
+top_frame(FILE *f, const struct top *tp, json_t *st, double t)
+{
+	double dt = tp->prev != NULL ? t - tp->prev_t : 0;
+	int max_rows = 0;
+
+	top_header(f, tp, st, t, dt);
+	fputc('\n', f);
+	top_workers(f, tp, st, dt);
+	fputc('\n', f);
+	if (tp->max_lines > 0) {
+		/*
+		 * Header 3, blank, workers 1 + n, blank, queue header, and
+		 * the line the cursor rests on: the rest is for queues.
+		 */
+		max_rows = tp->max_lines - 8 -
+			   (int)json_array_size(json_object_get(st, "workers"));
+		if (max_rows < 2)
+			max_rows = 2;
+	}
+	top_queues(f, tp, st, dt, max_rows);
+}
+
+/*
+ * Put a frame on the screen. On a terminal: home the cursor and overwrite
+ * in place, clearing each line's end and what is below (no flicker, unlike
+ * clearing first). Otherwise frames follow each other, a blank line apart.
+ * Returns false when stdout is gone (e.g. 'top | head').
+ */
+static bool
+top_show(const char *frame, size_t len, bool tty, bool first)
+{
+	if (!tty) {
+		if (!first)
+			fputc('\n', stdout);
+		fwrite(frame, 1, len, stdout);
+	} else {
+		fputs(first ? "\033[H\033[2J" : "\033[H", stdout);
+		while (len > 0) {
+			const char *nl = memchr(frame, '\n', len);
+			size_t n = nl != NULL ? (size_t)(nl - frame) : len;
+
+			fwrite(frame, 1, n, stdout);
+			fputs("\033[K\n", stdout);
+			if (nl == NULL)
+				break;
+			len -= n + 1;
+			frame += n + 1;
+		}
+		fputs("\033[J", stdout);
+	}
+	return fflush(stdout) == 0 && !ferror(stdout);
+}
+
+static int
+cmd_top(struct cli *cli)
+{
+	struct top tp = { .interval = 1.0 };
+	struct sigaction sa = { .sa_handler = top_on_signal };
+	bool tty = isatty(STDOUT_FILENO);
+	long count = 0, frame;
+	double next;
+	int rc;
+
+	if (cli->json)
+		return usage_error(cli, "top draws tables only; for JSON use 'xvioctl --json stats'");
+	if (cli->opts & OPT_INTERVAL) {
+		const char *v = cli->interval;
+		char *end;
+
+		errno = 0;
+		tp.interval = strtod(v, &end);
+		if (*v == '\0' || *end != '\0' || errno != 0 ||
+		    !(tp.interval >= TOP_INTERVAL_MIN && tp.interval <= TOP_INTERVAL_MAX))
+			return usage_error(cli, "--interval must be seconds from %g to %.0f, not '%s'",
+					   TOP_INTERVAL_MIN, TOP_INTERVAL_MAX, v);
+	}
+	if ((cli->opts & OPT_COUNT) &&
+	    (!parse_small_uint(cli->count, &count) || count < 1))
+		return usage_error(cli, "--count must be a number of frames from 1, not '%s'",
+				   cli->count);
+
+	/* No SA_RESTART: a signal must cut short the sleep and any request. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	rc = request(cli, "status", xjson(json_object()), &tp.status);
+	if (rc != XC_OK)
+		goto out;
+	tp.status_t = now_s();
+	if (tty) {
+		fputs("\033[?25l", stdout);	/* hide the cursor while drawing */
+		fflush(stdout);
+	}
+	next = now_s();
+	for (frame = 0; count == 0 || frame < count; frame++) {
+		char *buf = NULL;
+		size_t len = 0;
+		json_t *st;
+		double t;
+		FILE *f;
+		bool shown;
+
+		while (!top_stop) {
+			double left = next - now_s();
+			struct timespec ts;
+
+			if (left <= 0)
+				break;
+			ts.tv_sec = (time_t)left;
+			ts.tv_nsec = (long)((left - ts.tv_sec) * 1e9);
+			nanosleep(&ts, NULL);	/* EINTR: the loop checks top_stop */
+		}
+		if (top_stop)
+			break;
+		rc = request(cli, "stats", xjson(json_object()), &st);
+		if (rc != XC_OK)
+			break;
+		t = now_s();
+
+		f = open_memstream(&buf, &len);
+		if (f == NULL)
+			die_oom();
+		tp.max_lines = tty ? terminal_lines() : 0;
+		top_frame(f, &tp, st, t);
+		fclose(f);
+		shown = top_show(buf, len, tty, frame == 0);
+		free(buf);
+
+		json_decref(tp.prev);
+		tp.prev = st;
+		tp.prev_t = t;
+		if (!shown)
+			break;	/* nobody reads any more: not an error */
+		next += tp.interval;
+		if (next < now_s())
+			next = now_s();	/* fell behind: no burst of catch-up frames */
+	}
+	if (tty) {
+		fputs("\033[?25h", stdout);
+		fflush(stdout);
+	}
+out:
+	if (rc == XC_STOPPED)
+		rc = XC_OK;
+	json_decref(tp.prev);
+	json_decref(tp.status);
+	return rc;
+}
+
 static const struct command commands[] = {
 	{ "version", 0, 0, 0, cmd_version, "version",
 	  "Show the versions of xvio, DPDK, the control API and xvioctl." },

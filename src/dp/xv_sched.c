@@ -119,9 +119,8 @@ xv_sched_tick(double interval_s)
 	unsigned int i, w, n = 0, moved = 0;
 	uint16_t q;
 
-	if (interval_s <= 0)
-		return;
-	/* Packets per queue over the interval, and per worker. */
+	/* Packets per queue over the interval, and per worker. (The first
+	 * tick has no interval: it only records the baselines.) */
 	for (i = 0; i < xv_n_ports; i++) {
 		struct xv_port *port = xv_ports[i];
 		struct xv_port_stats st;
@@ -141,10 +140,15 @@ xv_sched_tick(double interval_s)
 	for (w = 0; w < xv_n_workers; w++) {
 		uint64_t busy = xv_workers[w].busy_cycles;
 
-		worker_load[w] = (busy - last_busy[w]) / hz / interval_s;
+		/* Timer ticks come late or early by a little: a worker
+		 * cannot be busier than its core. */
+		worker_load[w] = interval_s > 0 ?
+			RTE_MIN((busy - last_busy[w]) / hz / interval_s, 1.0) : 0;
 		cpp[w] = w_packets[w] ? (busy - last_busy[w]) / (double)w_packets[w] : 0;
 		last_busy[w] = busy;
 	}
+	if (interval_s <= 0)
+		return;
 	/* Packets -> fraction of a core. */
 	for (i = 0; i < xv_n_ports; i++) {
 		struct xv_port *port = xv_ports[i];
@@ -156,7 +160,7 @@ xv_sched_tick(double interval_s)
 				s->load = 0;
 				continue;
 			}
-			s->load = s->load * cpp[s->published] / hz / interval_s;
+			s->load = RTE_MIN(s->load * cpp[s->published] / hz / interval_s, 1.0);
 			cur[s->published] += s->load;
 			qs[n++] = (struct qref){ port, q, s->load };
 		}
