@@ -449,12 +449,17 @@ void
 xv_worker_synchronize(void)
 {
 	unsigned int i;
+	uint64_t token;
 
 	if (qsbr == NULL || !running)
 		return;
+	/* Wake sleepers only after the new token exists: woken earlier, a
+	 * worker could report the old token and sleep on, and the wait
+	 * below would never end. */
+	token = rte_rcu_qsbr_start(qsbr);
 	for (i = 0; i < xv_n_workers; i++)
 		wake(&xv_workers[i]);
-	rte_rcu_qsbr_synchronize(qsbr, RTE_QSBR_THRID_INVALID);
+	rte_rcu_qsbr_check(qsbr, token, true);
 }
 
 struct xv_plan *
