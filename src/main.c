@@ -313,6 +313,22 @@ hugepages_available(void)
 	return mounted && free_pages > 0;
 }
 
+/* Did the operator pass EAL options that decide which PCI devices to use? */
+static bool
+eal_args_choose_pci(const struct options *o)
+{
+	static const char *const opts[] = { "-a", "--allow", "-b", "--block",
+					     "--no-pci", "-w", "--pci-whitelist" };
+	int i;
+	unsigned int j;
+
+	for (i = 0; i < o->eal_argc; i++)
+		for (j = 0; j < RTE_DIM(opts); j++)
+			if (strncmp(o->eal_argv[i], opts[j], strlen(opts[j])) == 0)
+				return true;
+	return false;
+}
+
 static int
 eal_start(struct options *o, const char *prog)
 {
@@ -349,6 +365,14 @@ eal_start(struct options *o, const char *prog)
 	if (o->log_level != NULL) {
 		snprintf(log, sizeof(log), "--log-level=%s", o->log_level);
 		argv[argc++] = log;
+	}
+	/* Take only the PCI devices a port names: an allowlist holding an
+	 * address that cannot exist keeps EAL from probing (and grabbing)
+	 * every vfio-bound NIC at start; `port add NAME eth 0000:03:00.1`
+	 * still hot-plugs. Operators can override with their own -a/-b. */
+	if (!eal_args_choose_pci(o)) {
+		argv[argc++] = "-a";
+		argv[argc++] = "ffff:ff:1f.7";
 	}
 	for (i = 0; i < o->eal_argc && argc < (int)RTE_DIM(argv) - 1; i++)
 		argv[argc++] = o->eal_argv[i];
