@@ -1,0 +1,499 @@
+#!/usr/bin/env python3
+"""Benchmark bookkeeping for bench/bench.sh (standard library only).
+
+    report.py record META START END   -> one JSON line (a run's result) on stdout
+    report.py summary DIR             -> DIR/runs.csv, summary.json, summary.md,
+                                         chart.dat, chart.gp, chart.png (gnuplot)
+
+META/START/END are key=value files written by bench.sh: the run's layout
+and two counter snapshots (window start and end). See doc/benchmark.md for
+what every field means.
+"""
+import csv
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+SYSTEM_ORDER = ["xvio", "testpmd", "ovs"]
+SYSTEM_LABEL = {"xvio": "xvio", "testpmd": "testpmd (io fwd)", "ovs": "OVS-DPDK (l2 flow)"}
+DIR_LABEL = {"g2n": "guest->NIC", "n2g": "NIC->guest", "v2v": "guest->guest"}
+
+# Thresholds for the flags (see doc/benchmark.md).
+UNSAT_BUSY = 0.95   # SUT busy below this: the generator/receiver was the limit
+CONTENDED_CPU = 0.10  # a poller got this much less CPU than it wanted
+BG_BUSY = 0.30      # CPU 0 or 1 this busy right before the run (someone else)
+CHECK_TOL = 0.02    # counters of two processes may differ by this fraction
+
+
+def read_kv(path):
+    d = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                line = line.rstrip("\n")
+                if "=" in line:
+                    k, v = line.split("=", 1)
+                    d[k] = v
+    except FileNotFoundError:
+        pass
+    return d
+
+
+def num(d, k):
+    if not k or k not in d:
+        return None
+    try:
+        return float(d[k])
+    except ValueError:
+        return None
+
+
+def delta(s, e, k):
+    a, b = num(s, k), num(e, k)
+    if a is None or b is None:
+        return None
+    return b - a
+
+
+def rnd(x, n=3):
+    return None if x is None else round(x, n)
+
+
+def avg_frame(size, imix):
+    if size == "imix":
+        sizes = [int(x) for x in imix.split(",")]
+        return sum(sizes) / len(sizes)
+    return float(size)
+
+
+def bracket_w(s, e, tag):
+    """Interval between the two readings of query TAG from the wall-clock
+    brackets (midpoints) and its uncertainty (half-widths added)."""
+    k0, k1 = "t.%s.pre" % tag, "t.%s.post" % tag
+    v = [num(x, k) for x in (s, e) for k in (k0, k1)]
+    if None in v:
+        return None, None
+    sp, sq, ep, eq = v
+    return (ep + eq) / 2 - (sp + sq) / 2, (sq - sp) / 2 + (eq - ep) / 2
+
+
+def self_clock(s, e, tag, sysname, tsc):
+    """Interval between the two readings of query TAG measured by the process
+    itself, when it reports one:
+      xvio     worker busy+idle+sleep cycles / TSC (read in the same stats call)
+      testpmd  packets / pps of "show port stats" (pps is over the interval
+               since the previous show of that port, which is the start one)
+      OVS      PMD idle+processing cycles / TSC (same pmd-stats-show call)"""
+    if tag == "sut" and sysname == "xvio" and tsc and "sut.sleep" in e:
+        d = [delta(s, e, "sut." + k) for k in ("busy", "idle", "sleep")]
+        if None not in d and sum(d) > 0:
+            return sum(d) / tsc
+    if tag == "sut" and sysname == "ovs" and tsc:
+        d = [delta(s, e, "sut.pmd." + k) for k in ("idle", "proc")]
+        if None not in d and sum(d) > 0:
+            return sum(d) / tsc
+    if tag == "gen" or (tag == "sut" and sysname == "testpmd"):
+        best = None
+        for k, v in e.items():
+            if not k.startswith(tag + ".nic.") or not k.endswith("pps"):
+                continue
+            pps = num(e, k)
+            cnt = delta(s, e, k[:-3])  # .rxpps -> .rx
+            if pps and pps > 0 and cnt and cnt > 0 and (best is None or cnt > best[0]):
+                best = (cnt, cnt / pps)
+        if best:
+            return best[1]
+    return None
+
+
+def record(meta_p, start_p, end_p):
+    m, s, e = read_kv(meta_p), read_kv(start_p), read_kv(end_p)
+    sysname = m.get("system", "")
+    rec = {
+        "scenario": m.get("scenario"), "dir": m.get("dir"), "size": m.get("size"),
+        "system": sysname, "run": int(m.get("run", 0)), "seq": int(m.get("seq", 0)),
+        "ok": False, "error": m.get("error") or None,
+        "t_start": num(s, "t"), "window_s": None, "clock": None, "far_pkts": None, "mpps": None,
+        "gbps": None, "tsc_hz": None, "busy_cycles": None, "busy_frac": None, "polled_frac": None,
+        "busy_cpp": None, "total_cpp": None, "sut_cpu": None, "gen_cpu": None,
+        "offered_pkts": None, "gen_drop_pkts": None, "sut_in_pkts": None, "sut_out_pkts": None,
+        "sut_drop_pkts": None, "bg_busy": None, "query_lag_s": None, "checks": [], "flags": [],
+        "sut_exit": m.get("sut_rc") or None, "logs": m.get("logs"),
+    }
+    try:
+        rec["bg_busy"] = max(float(m.get("bg_busy0") or 0), float(m.get("bg_busy1") or 0))
+    except ValueError:
+        pass
+    if rec["error"] or "t" not in s or "t" not in e:
+        if not rec["error"]:
+            rec["error"] = "no counter snapshots"
+        return rec
+
+    # TSC frequency: the SUT's own report, else the generator's testpmd.
+    tsc = None
+    if sysname == "xvio":
+        tsc = num(e, "sut.tsc_hz")
+    elif sysname == "testpmd" and num(e, "sut.mhz"):
+        tsc = num(e, "sut.mhz") * 1e6
+    if not tsc and num(e, "gen.mhz"):
+        tsc = num(e, "gen.mhz") * 1e6
+    rec["tsc_hz"] = tsc
+
+    # One interval per query: the process's own clock when it has one, else
+    # the wall-clock brackets around the query.
+    clocks, lags, checks = {}, [], rec["checks"]
+    tags = sorted({k.split(".")[1] for k in s if k.startswith("t.") and k.endswith(".pre")})
+    for tag in tags:
+        wb, unc = bracket_w(s, e, tag)
+        ws = self_clock(s, e, tag, sysname, tsc)
+        if unc is not None:
+            lags.append(unc)
+        if ws is not None and (not wb or abs(ws - wb) <= unc + 0.01 * wb + 0.005):
+            clocks[tag] = (ws, "self", unc or 0.0)
+        elif ws is not None:
+            # The process's own clock disagrees with the wall clock beyond the
+            # brackets' uncertainty (wrong cycle counters, or the process was
+            # descheduled between reading its counters and its clock): use
+            # the wall clock and say so.
+            checks.append("%s clock %.3f s vs wall %.3f s (+-%.3f)" % (tag, ws, wb, unc))
+            clocks[tag] = (wb, "wall", unc or 0.0)
+        elif wb:
+            clocks[tag] = (wb, "wall", unc or 0.0)
+    rec["query_lag_s"] = rnd(max(lags), 3) if lags else None
+
+    def win(key):
+        c = clocks.get((key or "").split(".")[0])
+        return c[0] if c else None
+
+    def dint(k):
+        v = delta(s, e, k)
+        return None if v is None else int(v)
+
+    far_key = m.get("far_key")
+    far = delta(s, e, far_key)
+    window = win(far_key)
+    if far is None or window is None:
+        rec["error"] = "far-end counter %s missing" % far_key
+        return rec
+    rec["window_s"] = rnd(window, 4)
+    rec["clock"] = ",".join("%s:%s" % (t, c[1]) for t, c in sorted(clocks.items()))
+    rec["far_pkts"] = int(far)
+    if far <= 0 or window <= 0:
+        rec["error"] = "no packets at the far end during the window"
+        return rec
+    far_rate = far / window
+    rec["mpps"] = rnd(far_rate / 1e6, 4)
+    rec["gbps"] = rnd(far_rate / 1e6 * avg_frame(m.get("size"), m.get("imix", "64")) * 8 / 1000, 3)
+
+    w_sut, w_gen = win("sut.x") or window, win("gen.x") or window
+    busy = polled = None
+    if sysname == "xvio":
+        busy = delta(s, e, "sut.busy")
+        idle = delta(s, e, "sut.idle")
+        if busy is not None and idle is not None:
+            polled = busy + idle
+    elif sysname == "testpmd":
+        busy = delta(s, e, "sut.cycles")
+    elif sysname == "ovs":
+        busy = delta(s, e, "sut.pmd.proc")
+        idle = delta(s, e, "sut.pmd.idle")
+        if busy is not None and idle is not None:
+            polled = busy + idle
+    if tsc:
+        rec["total_cpp"] = rnd(tsc / far_rate, 2)
+        if busy is not None:
+            rec["busy_cycles"] = int(busy)
+            rec["busy_frac"] = rnd(busy / w_sut / tsc, 4)
+            rec["busy_cpp"] = rnd(busy / w_sut / far_rate, 2)
+        rec["polled_frac"] = rnd(polled / w_sut / tsc, 4) if polled is not None else 1.0
+
+    clk = float(m.get("clk_tck") or 100)
+    d = delta(s, e, "sut.cpu")
+    rec["sut_cpu"] = rnd(d / clk / w_sut, 3) if d is not None else None
+    d = delta(s, e, "gen.cpu")
+    rec["gen_cpu"] = rnd(d / clk / w_gen, 3) if d is not None else None
+
+    rec["offered_pkts"] = dint(m.get("gen_tx_key"))
+    rec["gen_drop_pkts"] = dint(m.get("gen_drop_key"))
+    rec["sut_in_pkts"] = dint(m.get("sut_in_key"))
+    rec["sut_out_pkts"] = dint(m.get("sut_out_key"))
+    if sysname == "xvio":
+        rec["sut_drop_pkts"] = dint("sut.drops")
+    elif sysname == "testpmd":
+        rec["sut_drop_pkts"] = dint("sut.fwd.all.txdrop")
+
+    # Counters kept by different processes: compare rates, each over its own
+    # query's interval.
+    def rate(k):
+        d, w = delta(s, e, k) if k else None, win(k)
+        return d / w if d is not None and w else None
+
+    def rel_unc(k):
+        # How far apart in time the two processes' readings may be, relative
+        # to the window (the query brackets' half-widths); a process's own
+        # clock is not trusted beyond that either (testpmd reads its clock
+        # after printing the counters, xvio's sleep is counted at wake-up).
+        c = clocks.get((k or "").split(".")[0])
+        return c[2] / c[0] if c and c[0] else 0.0
+
+    def close(ka, kb, what):
+        a, b = rate(ka), rate(kb)
+        if a is None or b is None:
+            return
+        tol = CHECK_TOL + rel_unc(ka) + rel_unc(kb)
+        if abs(a - b) > max(1000.0, tol * max(a, b)):
+            checks.append("%s: %.4f vs %.4f Mpps" % (what, a / 1e6, b / 1e6))
+
+    direction = m.get("dir")
+    if direction in ("g2n", "v2v"):
+        close(m.get("gen_tx_key"), m.get("sut_in_key"), "generator tx vs SUT rx")
+    if direction in ("n2g", "v2v") or sysname == "ovs":
+        close(m.get("sut_out_key"), far_key, "SUT tx vs far end")
+    if sysname == "xvio" and direction == "g2n":
+        a, b = dint("sut.port.nic.tx"), dint("sut.port.nic.opackets")
+        if a is not None and b is not None and abs(a - b) > max(1024, 0.001 * a):
+            checks.append("xvio nic tx %d vs device opackets %d" % (a, b))
+
+    flags = []
+    if rec["busy_frac"] is not None and rec["busy_frac"] < UNSAT_BUSY:
+        flags.append("unsat")
+    if rec["gen_cpu"] is not None and rec["gen_cpu"] < 1 - CONTENDED_CPU:
+        flags.append("contended")
+    elif rec["sut_cpu"] is not None and rec["polled_frac"] is not None and \
+            rec["sut_cpu"] < rec["polled_frac"] - CONTENDED_CPU:
+        flags.append("contended")
+    if rec["bg_busy"] is not None and rec["bg_busy"] > BG_BUSY:
+        flags.append("bg-load")
+    if checks:
+        flags.append("check")
+    rec["flags"] = flags
+    rec["ok"] = True
+    return rec
+
+
+# ---------------------------------------------------------------- summary
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt(x, n=2, dash="-"):
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return dash
+    return "%.*f" % (n, x)
+
+
+def summary(outdir):
+    runs = []
+    with open(os.path.join(outdir, "runs.jsonl")) as f:
+        for line in f:
+            line = line.strip()
+            if line:
+                runs.append(json.loads(line))
+    env = read_kv(os.path.join(outdir, "env.txt"))
+
+    scen_order = []
+    for r in runs:
+        if r.get("scenario") not in scen_order:
+            scen_order.append(r.get("scenario"))
+    systems = [s for s in SYSTEM_ORDER if any(r.get("system") == s for r in runs)]
+
+    # runs.csv
+    cols = ["seq", "scenario", "dir", "size", "system", "run", "ok", "mpps", "gbps", "busy_cpp",
+            "total_cpp", "busy_frac", "polled_frac", "sut_cpu", "gen_cpu", "window_s", "far_pkts",
+            "offered_pkts", "gen_drop_pkts", "sut_in_pkts", "sut_out_pkts", "sut_drop_pkts",
+            "busy_cycles", "tsc_hz", "bg_busy", "flags", "checks", "error", "t_start"]
+    with open(os.path.join(outdir, "runs.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        for r in runs:
+            w.writerow([";".join(r.get(c) or []) if c in ("flags", "checks") else
+                        ("" if r.get(c) is None else r.get(c)) for c in cols])
+
+    groups = []
+    by = {}
+    for sc in scen_order:
+        for sy in systems:
+            rs = [r for r in runs if r.get("scenario") == sc and r.get("system") == sy]
+            if not rs:
+                continue
+            ok = [r for r in rs if r.get("ok")]
+            mp = [r["mpps"] for r in ok]
+            flag_counts = {}
+            for r in ok:
+                for fl in r.get("flags", []):
+                    flag_counts[fl] = flag_counts.get(fl, 0) + 1
+            g = {
+                "scenario": sc, "system": sy, "runs": len(rs), "ok": len(ok),
+                "failed": [{"run": r.get("run"), "error": r.get("error")} for r in rs if not r.get("ok")],
+                "mpps_median": rnd(med(mp), 3), "mpps_min": rnd(min(mp), 3) if mp else None,
+                "mpps_max": rnd(max(mp), 3) if mp else None,
+                "gbps_median": rnd(med([r.get("gbps") for r in ok]), 3),
+                "busy_cpp_median": rnd(med([r.get("busy_cpp") for r in ok]), 1),
+                "total_cpp_median": rnd(med([r.get("total_cpp") for r in ok]), 1),
+                "busy_frac_median": rnd(med([r.get("busy_frac") for r in ok]), 3),
+                "sut_cpu_median": rnd(med([r.get("sut_cpu") for r in ok]), 3),
+                "flags": flag_counts,
+                "mpps_runs": [(r.get("run"), r.get("mpps")) for r in ok],
+            }
+            groups.append(g)
+            by[(sc, sy)] = (g, ok)
+
+    def ratio_block(sc, a, b):
+        if (sc, a) not in by or (sc, b) not in by:
+            return None
+        ga, oka = by[(sc, a)]
+        gb, okb = by[(sc, b)]
+        res = {"scenario": sc, "a": a, "b": b}
+        res["mpps_ratio_of_medians"] = rnd(ga["mpps_median"] / gb["mpps_median"], 3) \
+            if ga["mpps_median"] and gb["mpps_median"] else None
+        res["busy_cpp_ratio_of_medians"] = rnd(ga["busy_cpp_median"] / gb["busy_cpp_median"], 3) \
+            if ga["busy_cpp_median"] and gb["busy_cpp_median"] else None
+        res["total_cpp_ratio_of_medians"] = rnd(ga["total_cpp_median"] / gb["total_cpp_median"], 3) \
+            if ga["total_cpp_median"] and gb["total_cpp_median"] else None
+        ra = {r["run"]: r for r in oka}
+        rb = {r["run"]: r for r in okb}
+        pairs = [ra[k]["mpps"] / rb[k]["mpps"] for k in sorted(ra) if k in rb and rb[k]["mpps"]]
+        res["pairs"] = len(pairs)
+        res["pair_ratio_median"] = rnd(med(pairs), 3)
+        res["pair_ratio_min"] = rnd(min(pairs), 3) if pairs else None
+        res["pair_ratio_max"] = rnd(max(pairs), 3) if pairs else None
+        return res
+
+    ratios = []
+    for sc in scen_order:
+        for b in ("testpmd", "ovs"):
+            rb = ratio_block(sc, "xvio", b)
+            if rb:
+                ratios.append(rb)
+
+    with open(os.path.join(outdir, "summary.json"), "w") as f:
+        json.dump({"env": env, "groups": groups, "ratios": ratios}, f, indent=2)
+
+    # summary.md
+    L = []
+    L.append("# xvio benchmark %s" % env.get("date", ""))
+    L.append("")
+    L.append("%s; %s CPUs (%s); xvio %s (git %s); DPDK %s; OVS %s." % (
+        env.get("host", "?"), env.get("nproc", "?"), env.get("cpu", "?"), env.get("xvio", "?"),
+        env.get("git", "?"), env.get("dpdk", "?"), env.get("ovs", "-") or "-"))
+    L.append("%s runs per system and scenario, alternated; %s s warm-up, %s s window; generator/receiver "
+             "on CPU 0, system under test on CPU 1. Mpps at the far end; cycles per delivered packet." % (
+                 env.get("runs", "?"), env.get("warmup_s", "?"), env.get("window_s", "?")))
+    if env.get("forced") == "1":
+        bb = env.get("busy_at_start", "").split()
+        L.append("")
+        L.append("**Measured with BENCH_FORCE=1 while CPU 0/1 were %s busy before the start: other load "
+                 "shared the cores, numbers are low and noisy.**" %
+                 "/".join("%.0f%%" % (float(x) * 100) for x in bb))
+    L.append("")
+    L.append("| scenario | system | ok/runs | Mpps median | min-max | Gbit/s | busy cyc/pkt | total cyc/pkt "
+             "| SUT busy | flagged runs |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
+    for g in groups:
+        d, _, sz = g["scenario"].partition("-")
+        fl = ", ".join("%s %d" % (k, v) for k, v in sorted(g["flags"].items())) or "-"
+        L.append("| %s %s | %s | %d/%d | **%s** | %s-%s | %s | %s | %s | %s | %s |" % (
+            DIR_LABEL.get(d, d), sz, SYSTEM_LABEL.get(g["system"], g["system"]), g["ok"], g["runs"],
+            fmt(g["mpps_median"]), fmt(g["mpps_min"]), fmt(g["mpps_max"]), fmt(g["gbps_median"], 1),
+            fmt(g["busy_cpp_median"], 1), fmt(g["total_cpp_median"], 1),
+            fmt(g["busy_frac_median"] * 100 if g["busy_frac_median"] is not None else None, 0) + "%",
+            fl))
+    if ratios:
+        L.append("")
+        L.append("| scenario | compared | Mpps ratio (medians) | Mpps ratio per alternated pair: median (min-max) "
+                 "| busy cyc/pkt ratio | total cyc/pkt ratio |")
+        L.append("|---|---|---|---|---|---|")
+        for r in ratios:
+            d, _, sz = r["scenario"].partition("-")
+            L.append("| %s %s | xvio / %s | **%s** | %s (%s-%s), %d pairs | %s | %s |" % (
+                DIR_LABEL.get(d, d), sz, r["b"], fmt(r["mpps_ratio_of_medians"], 3),
+                fmt(r["pair_ratio_median"], 3), fmt(r["pair_ratio_min"], 3), fmt(r["pair_ratio_max"], 3),
+                r["pairs"], fmt(r["busy_cpp_ratio_of_medians"], 3), fmt(r["total_cpp_ratio_of_medians"], 3)))
+    failed = [(g["scenario"], g["system"], f) for g in groups for f in g["failed"]]
+    if failed:
+        L.append("")
+        L.append("Failed runs (not in the medians):")
+        for sc, sy, f in failed:
+            L.append("- %s %s run %s: %s" % (sc, sy, f["run"], f["error"]))
+    L.append("")
+    L.append("Ratios above 1 mean xvio moved more packets; cycle ratios below 1 mean xvio spent fewer cycles "
+             "per packet. busy cyc/pkt: SUT cycles spent on work (xvio busy_cycles, testpmd "
+             "--record-core-cycles, OVS PMD processing cycles) per delivered packet; total cyc/pkt: window x "
+             "TSC / packets (the whole core). Flags: unsat = SUT busy < %d%% (the generator or receiver was "
+             "the limit); contended = a poller got >= %d%% less CPU than it asked for; bg-load = CPU 0 or 1 "
+             "was > %d%% busy just before the run; check = counters of two processes disagree. "
+             "Flagged runs are included in the medians." % (UNSAT_BUSY * 100, CONTENDED_CPU * 100, BG_BUSY * 100))
+    md = "\n".join(L) + "\n"
+    with open(os.path.join(outdir, "summary.md"), "w") as f:
+        f.write(md)
+
+    chart(outdir, scen_order, systems, by, env)
+    return 0
+
+
+def chart(outdir, scen_order, systems, by, env):
+    if not any(g["mpps_median"] is not None for g, _ in by.values()):
+        sys.stderr.write("report: no successful run: no chart\n")
+        return
+    dat = os.path.join(outdir, "chart.dat")
+    with open(dat, "w") as f:
+        f.write("# scenario " + " ".join("%s_med %s_min %s_max" % (s, s, s) for s in systems) + "\n")
+        for sc in scen_order:
+            d, _, sz = sc.partition("-")
+            row = ['"%s %s"' % (DIR_LABEL.get(d, d), sz)]
+            for s in systems:
+                g = by.get((sc, s), (None,))[0]
+                if g and g["mpps_median"] is not None:
+                    row += ["%.3f" % g["mpps_median"], "%.3f" % g["mpps_min"], "%.3f" % g["mpps_max"]]
+                else:
+                    row += ["NaN", "NaN", "NaN"]
+            f.write(" ".join(row) + "\n")
+    gp = os.path.join(outdir, "chart.gp")
+    plots = []
+    for i, s in enumerate(systems):
+        c = 2 + 3 * i
+        plots.append("'chart.dat' using %d:%d:%d:xtic(1) title '%s'" % (c, c + 1, c + 2, SYSTEM_LABEL.get(s, s)))
+    title = "xvio benchmark %s (median Mpps, bars: min-max%s)" % (
+        env.get("date", "")[:16], "; BENCH_FORCE: shared CPUs" if env.get("forced") == "1" else "")
+    with open(gp, "w") as f:
+        f.write("""set terminal pngcairo size 1100,560 noenhanced font 'sans,10'
+set output 'chart.png'
+set title "%s"
+set ylabel 'Mpps (far end)'
+set yrange [0:*]
+set grid ytics
+set style data histogram
+set style histogram errorbars gap 2 lw 1
+set style fill solid 0.8 border -1
+set boxwidth 0.9
+set key top right
+set xtics rotate by -20
+set datafile missing 'NaN'
+plot %s
+""" % (title, ", \\\n     ".join(plots)))
+    if shutil.which("gnuplot"):
+        r = subprocess.run(["gnuplot", "chart.gp"], cwd=outdir, capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.stderr.write("report: gnuplot failed: %s\n" % r.stderr.strip())
+    else:
+        sys.stderr.write("report: gnuplot not installed (package gnuplot-nox): no chart.png\n")
+
+
+def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "record":
+        print(json.dumps(record(*sys.argv[2:5]), separators=(",", ":")))
+        return 0
+    if len(sys.argv) == 3 and sys.argv[1] == "summary":
+        return summary(sys.argv[2])
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
