@@ -119,12 +119,13 @@ xv_cmd_stats(json_t *args, struct xv_reply *reply)
 {
 	const char *only = xv_arg_str(args, "port", NULL);
 	uint64_t totals[XV_DROP_MAX];
-	json_t *ports = json_array();
+	json_t *ports;
 	unsigned int i;
 
 	if (only != NULL && xv_port_find(only) == NULL)
 		return xv_reply_error(reply, XV_ERR_NOT_FOUND, "no port '%s'",
 				      only);
+	ports = json_array();
 	memcpy(totals, xv_port_gone_drops, sizeof(totals));
 	for (i = 0; i < xv_n_ports; i++) {
 		json_t *ps = port_stats_json(xv_ports[i], totals);

@@ -228,7 +228,16 @@ client_flush(struct client *c)
 	return 0;
 }
 
-/* Execute the complete lines in 'c->in'. */
+static json_t *
+too_large(void)
+{
+	return json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code",
+			 XV_ERR_TOO_LARGE, "message",
+			 "request line longer than 1 MiB: ignored");
+}
+
+/* Execute the complete lines in 'c->in'. The size limit holds whether a
+ * line arrives whole or in pieces. */
 static void
 client_execute(struct client *c)
 {
@@ -239,6 +248,8 @@ client_execute(struct client *c)
 
 		if (c->skipping)
 			c->skipping = false; /* the oversized line ends here */
+		else if (len > MAX_LINE)
+			client_queue(c, too_large());
 		else if (len > 0 && !(len == 1 && c->in[0] == '\r'))
 			client_queue(c, xv_cmd_execute(c->in, len));
 		memmove(c->in, nl + 1, c->in_len - len - 1);
@@ -248,9 +259,7 @@ client_execute(struct client *c)
 		/* No newline within MAX_LINE: answer once, then drop the
 		 * line's bytes as they come; the connection stays usable. */
 		if (!c->skipping)
-			client_queue(c, json_pack("{s:b, s:{s:s, s:s}}", "ok", 0,
-				"error", "code", XV_ERR_TOO_LARGE, "message",
-				"request line longer than 1 MiB: ignored"));
+			client_queue(c, too_large());
 		c->skipping = true;
 		c->in_len = 0;
 	}
