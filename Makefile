@@ -10,11 +10,13 @@ SHELL := /bin/bash
 # Debian packages the build, the tests, the demo and the benchmark need.
 DEB_BUILD := libdpdk-dev dpdk dpdk-dev meson ninja-build pkg-config gcc \
 	libjansson-dev
-DEB_RUN := iproute2 jq python3 python3-scapy tcpdump procps \
-	qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio kmod \
-	openvswitch-switch-dpdk gnuplot-nox
+# Tests and the demo: guests, namespaces, packet tools.
+DEB_RUN := iproute2 jq python3 python3-scapy tcpdump procps ethtool \
+	qemu-system-x86 linux-image-cloud-amd64 busybox-static cpio kmod
+# The benchmark also runs OVS-DPDK and draws a chart.
+DEB_BENCH := openvswitch-switch-dpdk gnuplot-nox
 
-.PHONY: all build deps deps-run hugepages test demo bench asan clean
+.PHONY: all build deps deps-run deps-bench hugepages test demo bench asan clean
 
 all: build
 
@@ -23,6 +25,9 @@ deps:
 
 deps-run: deps
 	@scripts/ensure-deps.sh $(DEB_RUN)
+
+deps-bench: deps-run
+	@scripts/ensure-deps.sh $(DEB_BENCH)
 
 $(BUILD)/build.ninja: | deps
 	meson setup $(BUILD) --buildtype=release
@@ -45,7 +50,7 @@ test: build asan deps-run hugepages
 demo: build deps-run hugepages
 	@demo/demo.sh
 
-bench: build deps-run hugepages
+bench: build deps-bench hugepages
 	@bench/bench.sh
 
 clean:
