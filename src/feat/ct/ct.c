@@ -1,0 +1,823 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Connection tracking table: lookup and commit (workers), expiry, flush and
+ * listing (control thread, or workers for bounded expiry). The concurrency
+ * scheme is described at the top of ct.h; the protocol state machines are in
+ * ct_tcp.c, ct_udp.c and ct_icmp.c.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+#include <rte_random.h>
+#include <rte_rcu_qsbr.h>
+
+#include "ct_private.h"
+
+RTE_LOG_REGISTER(xv_logtype_ct, xvio.ct, INFO);
+#define CT_LOG(lvl, fmt, ...) \
+	rte_log(RTE_LOG_##lvl, xv_logtype_ct, "xvio: ct: " fmt "\n", ##__VA_ARGS__)
+
+/* Packets looked up per rte_hash_lookup_bulk call (its limit is 64). */
+#define CT_CHUNK 32
+/* Longest timeout in ticks: expiry times are compared as signed 32-bit
+ * differences, and this leaves 2^28 ticks (> 37 hours) for a sweep to be
+ * late before an expired word could look alive again. */
+#define CT_TICKS_MAX ((1u << 31) - (1u << 28))
+
+static const struct xv_ct_timeouts default_timeouts = {
+	.tcp_syn = 30,
+	.tcp_est = 432000,
+	.tcp_fin = 120,
+	.tcp_time_wait = 120,
+	.tcp_close = 10,
+	.udp_first = 30,
+	.udp_est = 180,
+	.icmp = 30,
+};
+
+static inline const struct ct_proto *
+proto_of(const struct xv_ct_pkt *pkt)
+{
+	switch (pkt->proto) {
+	case IPPROTO_TCP:
+		return &xv_ct_proto_tcp;
+	case IPPROTO_ICMP:
+		return pkt->ipv6 ? &xv_ct_proto_udp : &xv_ct_proto_icmp;
+	case IPPROTO_ICMPV6:
+		return pkt->ipv6 ? &xv_ct_proto_icmp : &xv_ct_proto_udp;
+	default:
+		return &xv_ct_proto_udp;
+	}
+}
+
+/* Fill 'k' for 'pkt'. Returns the key side the packet's source is on. Any
+ * total order of (address, port) works, as long as both directions agree. */
+static inline unsigned int
+make_key(struct ct_key *k, const struct xv_ct_pkt *pkt,
+	 const struct ct_proto *p)
+{
+	uint16_t sp = pkt->sport, dp = p->icmp ? pkt->sport : pkt->dport;
+	unsigned int side;
+	int c;
+
+	if (pkt->ipv6) {
+		uint64_t a[2], b[2];
+
+		memcpy(a, pkt->src, 16);
+		memcpy(b, pkt->dst, 16);
+		c = a[0] != b[0] ? (a[0] < b[0] ? -1 : 1) :
+		    a[1] != b[1] ? (a[1] < b[1] ? -1 : 1) : 0;
+	} else {
+		uint32_t a, b;
+
+		memcpy(&a, pkt->src, 4);
+		memcpy(&b, pkt->dst, 4);
+		c = a != b ? (a < b ? -1 : 1) : 0;
+	}
+	if (c == 0)
+		c = sp < dp ? -1 : sp > dp;
+	side = c > 0;
+
+	memset(k, 0, sizeof(*k));
+	memcpy(k->addr[side], pkt->src, pkt->ipv6 ? 16 : 4);
+	memcpy(k->addr[side ^ 1], pkt->dst, pkt->ipv6 ? 16 : 4);
+	k->port[side] = sp;
+	k->port[side ^ 1] = dp;
+	k->zone = pkt->zone;
+	k->proto = pkt->proto;
+	k->ipv6 = pkt->ipv6;
+	return side;
+}
+
+static inline uint32_t
+ct_tick(const struct xv_ct *ct, uint64_t now)
+{
+	return (uint32_t)(now >> ct->tick_shift);
+}
+
+/* The word after a valid packet moved 'w' to 'pst' at 'tick'. In the same
+ * state the expiry only moves forward, so a worker with a slightly older
+ * clock does not shorten it. */
+static inline uint64_t
+refresh(const struct xv_ct *ct, uint64_t w, uint16_t pst,
+	const struct ct_proto *p, uint32_t tick)
+{
+	uint32_t exp = tick + ct->tmo[p->tmo_class][PST_ST(pst)];
+
+	if (PST_ST(pst) == W_ST(w) && (int32_t)(W_EXP(w) - exp) > 0)
+		exp = W_EXP(w);
+	return ct_word(W_ZONE(w), W_SIDE(w), pst, exp);
+}
+
+static inline void
+set_res(struct xv_ct_result *r, uint8_t verdict, unsigned int dir,
+	unsigned int state, uint8_t reason)
+{
+	r->verdict = verdict;
+	r->dir = dir;
+	r->state = state;
+	r->reason = reason;
+}
+
+/* Apply one looked-up packet ('pos' < 0: not found) to its connection. */
+static inline void
+apply(struct xv_ct *ct, struct xv_ct_result *r, int32_t pos,
+      unsigned int side, uint8_t ev, const struct ct_proto *p,
+      uint32_t tick, uint64_t *cnt)
+{
+	uint64_t *wp, w, nw;
+	unsigned int dir;
+	uint16_t pst;
+
+	if (pos < 0)
+		goto miss;
+	wp = &ct->words[pos];
+	w = __atomic_load_n(wp, __ATOMIC_ACQUIRE);
+	for (;;) {
+		/* Expired counts as gone, whether or not swept yet. */
+		if (!W_LIVE(w) || ct_expired(W_EXP(w), tick))
+			goto miss;
+		dir = side ^ W_SIDE(w);
+		if (ev == CT_EV_RELATED) {
+			/* The quoted packet went one way, the error the
+			 * other. */
+			set_res(r, XV_CT_RELATED, dir ^ 1, W_ST(w), XV_CT_OK);
+			cnt[CT_STAT_related]++;
+			return;
+		}
+		pst = p->next(W_PST(w), dir, ev);
+		if (pst == CT_NEXT_INVALID) {
+			set_res(r, XV_CT_INVALID, dir, W_ST(w), XV_CT_BAD_STATE);
+			cnt[CT_STAT_invalid_state]++;
+			return;
+		}
+		if (pst == CT_NEXT_REOPEN) {
+			set_res(r, XV_CT_NEW, XV_CT_DIR_ORIG, W_ST(w), XV_CT_OK);
+			cnt[CT_STAT_new]++;
+			return;
+		}
+		nw = refresh(ct, w, pst, p, tick);
+		/* Most packets change nothing within a tick: no write. */
+		if (nw == w || __atomic_compare_exchange_n(wp, &w, nw, false,
+				__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			set_res(r, XV_CT_ESTABLISHED, dir, PST_ST(pst), XV_CT_OK);
+			cnt[CT_STAT_established]++;
+			return;
+		}
+		/* Another thread changed the word: decide again on it. */
+	}
+miss:
+	if (ev != CT_EV_RELATED && p->open(ev) != XV_CT_STATE_NONE) {
+		set_res(r, XV_CT_NEW, XV_CT_DIR_ORIG, XV_CT_STATE_NONE, XV_CT_OK);
+		cnt[CT_STAT_new]++;
+	} else {
+		set_res(r, XV_CT_INVALID, XV_CT_DIR_ORIG, XV_CT_STATE_NONE,
+			XV_CT_NO_CONN);
+		cnt[CT_STAT_invalid_no_conn]++;
+	}
+}
+
+static void
+lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
+	     struct xv_ct_result *res, unsigned int n, uint32_t tick,
+	     uint64_t *cnt)
+{
+	const struct ct_proto *protos[CT_CHUNK];
+	struct ct_key keys[CT_CHUNK];
+	const void *kp[CT_CHUNK];
+	int32_t pos[CT_CHUNK];
+	uint8_t idx[CT_CHUNK], side[CT_CHUNK], ev[CT_CHUNK];
+	unsigned int i, m = 0;
+
+	for (i = 0; i < n; i++) {
+		const struct xv_ct_pkt *pkt = pkts[i];
+		const struct ct_proto *p = proto_of(pkt);
+		uint8_t e;
+
+		e = pkt->flags & XV_CT_PKT_ICMP_ERROR ? CT_EV_RELATED :
+							p->event(pkt);
+		if (unlikely(e == CT_EV_BAD)) {
+			set_res(&res[i], XV_CT_INVALID, XV_CT_DIR_ORIG,
+				XV_CT_STATE_NONE, XV_CT_BAD_FLAGS);
+			cnt[CT_STAT_invalid_flags]++;
+			continue;
+		}
+		if (unlikely(e == CT_EV_UNTRACKED)) {
+			set_res(&res[i], XV_CT_UNTRACKED, XV_CT_DIR_ORIG,
+				XV_CT_STATE_NONE, XV_CT_OK);
+			cnt[CT_STAT_untracked]++;
+			continue;
+		}
+		side[m] = make_key(&keys[m], pkt, p);
+		kp[m] = &keys[m];
+		protos[m] = p;
+		ev[m] = e;
+		idx[m] = i;
+		m++;
+	}
+	if (m == 0)
+		return;
+	rte_hash_lookup_bulk(ct->hash, kp, m, pos);
+	for (i = 0; i < m; i++)
+		if (pos[i] >= 0)
+			rte_prefetch0(&ct->words[pos[i]]);
+	for (i = 0; i < m; i++)
+		apply(ct, &res[idx[i]], pos[i], side[i], ev[i], protos[i],
+		      tick, cnt);
+}
+
+/* Add 'cnt' to the calling thread's counters (one writer per lcore; threads
+ * without an lcore id share the last slot, with atomic adds). */
+static void
+stats_add(struct xv_ct *ct, const uint64_t *cnt)
+{
+	unsigned int lcore = rte_lcore_id(), i;
+	struct ct_lcore_stats *s;
+
+	if (likely(lcore < RTE_MAX_LCORE)) {
+		s = &ct->stats[lcore];
+		for (i = 0; i < CT_STAT_MAX; i++)
+			if (cnt[i] != 0)
+				__atomic_store_n(&s->v[i], s->v[i] + cnt[i],
+						 __ATOMIC_RELAXED);
+	} else {
+		s = &ct->stats[RTE_MAX_LCORE];
+		for (i = 0; i < CT_STAT_MAX; i++)
+			if (cnt[i] != 0)
+				__atomic_fetch_add(&s->v[i], cnt[i],
+						   __ATOMIC_RELAXED);
+	}
+}
+
+static void
+stat_inc(struct xv_ct *ct, enum ct_stat which)
+{
+	uint64_t cnt[CT_STAT_MAX] = { 0 };
+
+	cnt[which] = 1;
+	stats_add(ct, cnt);
+}
+
+void
+xv_ct_lookup(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
+	     struct xv_ct_result *res, unsigned int n, uint64_t now)
+{
+	uint64_t cnt[CT_STAT_MAX] = { 0 };
+	uint32_t tick = ct_tick(ct, now);
+
+	cnt[CT_STAT_lookups] = n;
+	while (n > 0) {
+		unsigned int k = RTE_MIN(n, (unsigned int)CT_CHUNK);
+
+		lookup_chunk(ct, pkts, res, k, tick, cnt);
+		pkts += k;
+		res += k;
+		n -= k;
+	}
+	stats_add(ct, cnt);
+}
+
+int
+xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
+{
+	const struct ct_proto *p = proto_of(pkt);
+	uint32_t tick = ct_tick(ct, now);
+	bool reserved = true;
+	uint64_t *wp, w, nw;
+	uint32_t used;
+	struct ct_key key;
+	unsigned int side;
+	uint16_t open, pst;
+	int32_t pos;
+	uint8_t ev;
+
+	if (pkt->flags & XV_CT_PKT_ICMP_ERROR)
+		return -EINVAL;
+	ev = p->event(pkt);
+	if (ev == CT_EV_BAD || ev == CT_EV_UNTRACKED)
+		return -EINVAL;
+	open = p->open(ev);
+	/* rte_hash takes free positions from a per-lcore cache. */
+	if (open == XV_CT_STATE_NONE || rte_lcore_id() >= RTE_MAX_LCORE)
+		return -EINVAL;
+	side = make_key(&key, pkt, p);
+
+	/* Reserve a position first, so concurrent commits never take more
+	 * than 'capacity'; given back below if the key was there already. */
+	used = __atomic_load_n(&ct->used, __ATOMIC_RELAXED);
+	do {
+		if (used >= ct->capacity) {
+			stat_inc(ct, CT_STAT_full);
+			return -ENOSPC;
+		}
+	} while (!__atomic_compare_exchange_n(&ct->used, &used, used + 1, true,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	/* Returns the existing position when another thread added the key
+	 * first (for the other direction, say). */
+	pos = rte_hash_add_key(ct->hash, &key);
+	if (pos < 0) {
+		__atomic_fetch_sub(&ct->used, 1, __ATOMIC_RELAXED);
+		stat_inc(ct, CT_STAT_full);
+		return -ENOSPC;
+	}
+	wp = &ct->words[pos];
+	w = __atomic_load_n(wp, __ATOMIC_ACQUIRE);
+	for (;;) {
+		if (W_ST(w) == CT_FREE) {
+			/* New key: whoever sets the word first created the
+			 * connection (and keeps its reservation). */
+			nw = ct_word(pkt->zone, side, open,
+				     tick + ct->tmo[p->tmo_class][open]);
+			if (__atomic_compare_exchange_n(wp, &w, nw, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				stat_inc(ct, CT_STAT_created);
+				return 0;
+			}
+			continue;
+		}
+		if (reserved) {
+			__atomic_fetch_sub(&ct->used, 1, __ATOMIC_RELAXED);
+			reserved = false;
+		}
+		if (W_ST(w) == CT_DEAD) {
+			/* Being removed: until the key is out of the hash, a
+			 * new connection cannot take its place. */
+			stat_inc(ct, CT_STAT_busy);
+			return -EBUSY;
+		}
+		if (ct_expired(W_EXP(w), tick))
+			pst = CT_NEXT_REOPEN;
+		else
+			pst = p->next(W_PST(w), side ^ W_SIDE(w), ev);
+		if (pst == CT_NEXT_INVALID)
+			return -EINVAL;
+		if (pst == CT_NEXT_REOPEN)
+			nw = ct_word(pkt->zone, side, open,
+				     tick + ct->tmo[p->tmo_class][open]);
+		else
+			nw = refresh(ct, w, pst, p, tick);
+		if (nw == w || __atomic_compare_exchange_n(wp, &w, nw, false,
+				__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			if (pst == CT_NEXT_REOPEN)
+				stat_inc(ct, CT_STAT_reopened);
+			return 0;
+		}
+	}
+}
+
+/* Reset position 'pos' and give it back to the hash. Maintenance lock
+ * held: rte_hash_free_key_with_position is not safe against itself. */
+static void
+free_pos(struct xv_ct *ct, uint32_t pos)
+{
+	__atomic_store_n(&ct->words[pos], 0, __ATOMIC_RELEASE);
+	rte_hash_free_key_with_position(ct->hash, pos);
+	__atomic_fetch_sub(&ct->used, 1, __ATOMIC_RELAXED);
+}
+
+/* Free up to 'quota' positions whose grace period is over. Lock held. */
+static unsigned int
+reclaim(struct xv_ct *ct, unsigned int quota)
+{
+	unsigned int n = 0;
+
+	while (ct->batch_head != ct->batch_tail && n < quota) {
+		struct ct_batch *b = &ct->batches[ct->batch_head % CT_BATCHES];
+
+		if (rte_rcu_qsbr_check(ct->rcu, b->token, false) != 1)
+			break;
+		while (ct->limbo_head != b->end && n < quota) {
+			free_pos(ct, ct->limbo[ct->limbo_head & ct->limbo_mask]);
+			/* Atomic only for xv_ct_stats_read. */
+			__atomic_store_n(&ct->limbo_head, ct->limbo_head + 1,
+					 __ATOMIC_RELAXED);
+			n++;
+		}
+		if (ct->limbo_head == b->end)
+			ct->batch_head++;
+	}
+	return n;
+}
+
+/* Start a grace period for the positions put in limbo since the last
+ * batch. Lock held. */
+static void
+close_batch(struct xv_ct *ct)
+{
+	uint32_t last_end;
+	uint64_t token;
+
+	if (ct->batch_head == ct->batch_tail)
+		last_end = ct->limbo_head;
+	else
+		last_end = ct->batches[(ct->batch_tail - 1) % CT_BATCHES].end;
+	if (last_end == ct->limbo_tail)
+		return;
+	/* After the deletions: a reader that reports this token has finished
+	 * every lookup that could have found them. */
+	token = rte_rcu_qsbr_start(ct->rcu);
+	if (ct->batch_tail - ct->batch_head == CT_BATCHES) {
+		/* Full: extend the newest batch; its later token covers the
+		 * earlier deletions too. */
+		struct ct_batch *b = &ct->batches[(ct->batch_tail - 1) % CT_BATCHES];
+
+		b->token = token;
+		b->end = ct->limbo_tail;
+	} else {
+		ct->batches[ct->batch_tail % CT_BATCHES] = (struct ct_batch){
+			.token = token, .end = ct->limbo_tail };
+		ct->batch_tail++;
+	}
+}
+
+/* Claim the live connection at 'pos' if 'expired_only' says so; returns
+ * 1 if claimed (its word is now DEAD), with its old word in '*old'. */
+static int
+claim(struct xv_ct *ct, uint32_t pos, uint32_t tick, int zone,
+      int expired_only, uint64_t *old)
+{
+	uint64_t *wp = &ct->words[pos];
+	uint64_t w = __atomic_load_n(wp, __ATOMIC_ACQUIRE);
+
+	for (;;) {
+		if (!W_LIVE(w))
+			return 0;
+		if (zone >= 0 && W_ZONE(w) != zone)
+			return 0;
+		if (expired_only && !ct_expired(W_EXP(w), tick))
+			return 0;
+		if (__atomic_compare_exchange_n(wp, &w,
+				(w & ~(0xffULL << 32)) | (uint64_t)CT_DEAD << 32,
+				false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			*old = w;
+			return 1;
+		}
+	}
+}
+
+/* Take the claimed connection at 'pos' out of the hash and free its
+ * position after a grace period. Lock held. */
+static void
+remove_pos(struct xv_ct *ct, uint32_t pos)
+{
+	struct ct_key key;
+	void *kp;
+	int32_t ret;
+
+	if (rte_hash_get_key_with_position(ct->hash, pos, &kp) != 0) {
+		/* Cannot happen; leak the position rather than free it
+		 * twice. */
+		CT_LOG(ERR, "position %u is live but not in the hash", pos);
+		return;
+	}
+	memcpy(&key, kp, sizeof(key));
+	ret = rte_hash_del_key(ct->hash, &key);
+	if (ret != (int32_t)pos) {
+		CT_LOG(ERR, "deleting position %u gave %d", pos, ret);
+		return;
+	}
+	if (ct->rcu == NULL) {
+		free_pos(ct, pos);
+		return;
+	}
+	ct->limbo[ct->limbo_tail & ct->limbo_mask] = pos;
+	__atomic_store_n(&ct->limbo_tail, ct->limbo_tail + 1, __ATOMIC_RELAXED);
+}
+
+unsigned int
+xv_ct_expire(struct xv_ct *ct, uint64_t now, unsigned int quota)
+{
+	uint64_t cnt[CT_STAT_MAX] = { 0 };
+	uint32_t tick = ct_tick(ct, now), pos;
+	unsigned int i, removed = 0;
+	uint64_t old;
+
+	if (rte_lcore_id() >= RTE_MAX_LCORE || !rte_spinlock_trylock(&ct->lock))
+		return 0;
+	if (ct->rcu != NULL)
+		reclaim(ct, quota);
+	quota = RTE_MIN(quota, ct->n_slots);
+	pos = ct->cursor;
+	for (i = 0; i < quota; i++) {
+		if (claim(ct, pos, tick, -1, 1, &old)) {
+			remove_pos(ct, pos);
+			removed++;
+		}
+		if (++pos == ct->n_slots)
+			pos = 0;
+	}
+	ct->cursor = pos;
+	if (ct->rcu != NULL)
+		close_batch(ct);
+	rte_spinlock_unlock(&ct->lock);
+	cnt[CT_STAT_expired] = removed;
+	stats_add(ct, cnt);
+	return removed;
+}
+
+unsigned int
+xv_ct_flush(struct xv_ct *ct, int zone, uint64_t now)
+{
+	uint64_t cnt[CT_STAT_MAX] = { 0 };
+	uint32_t tick = ct_tick(ct, now), pos;
+	unsigned int live = 0;
+	uint64_t old;
+
+	if (rte_lcore_id() >= RTE_MAX_LCORE)
+		return 0;
+	rte_spinlock_lock(&ct->lock);
+	for (pos = 0; pos < ct->n_slots; pos++) {
+		if (!claim(ct, pos, tick, zone, 0, &old))
+			continue;
+		remove_pos(ct, pos);
+		if (ct_expired(W_EXP(old), tick)) {
+			cnt[CT_STAT_expired]++;
+		} else {
+			cnt[CT_STAT_flushed]++;
+			live++;
+		}
+	}
+	if (ct->rcu != NULL)
+		close_batch(ct);
+	rte_spinlock_unlock(&ct->lock);
+	stats_add(ct, cnt);
+	return live;
+}
+
+unsigned int
+xv_ct_count(const struct xv_ct *ct, int zone, uint64_t now)
+{
+	uint32_t tick = ct_tick(ct, now), pos;
+	unsigned int n = 0;
+
+	for (pos = 0; pos < ct->n_slots; pos++) {
+		uint64_t w = __atomic_load_n(&ct->words[pos], __ATOMIC_RELAXED);
+
+		if (W_LIVE(w) && !ct_expired(W_EXP(w), tick) &&
+		    (zone < 0 || W_ZONE(w) == zone))
+			n++;
+	}
+	return n;
+}
+
+unsigned int
+xv_ct_walk(struct xv_ct *ct, int zone, uint64_t now, xv_ct_walk_fn fn,
+	   void *arg)
+{
+	uint32_t tick = ct_tick(ct, now), pos;
+	unsigned int n = 0;
+
+	/* Under the lock no position is freed, so a live word's key stays
+	 * in place while we read it. */
+	rte_spinlock_lock(&ct->lock);
+	for (pos = 0; pos < ct->n_slots; pos++) {
+		uint64_t w = __atomic_load_n(&ct->words[pos], __ATOMIC_ACQUIRE);
+		const struct ct_key *k;
+		struct xv_ct_entry e;
+		unsigned int s;
+		void *kp;
+
+		if (!W_LIVE(w) || ct_expired(W_EXP(w), tick) ||
+		    (zone >= 0 && W_ZONE(w) != zone))
+			continue;
+		/* Set but not yet in the hash cannot be: the key is added
+		 * before its word is set. */
+		if (rte_hash_get_key_with_position(ct->hash, pos, &kp) != 0)
+			continue;
+		k = kp;
+		s = W_SIDE(w);
+		memcpy(e.src, k->addr[s], 16);
+		memcpy(e.dst, k->addr[s ^ 1], 16);
+		e.sport = k->port[s];
+		e.dport = k->port[s ^ 1];
+		e.zone = k->zone;
+		e.ipv6 = k->ipv6;
+		e.proto = k->proto;
+		e.state = W_ST(w);
+		e.expires_ms = (((uint64_t)(W_EXP(w) - tick) << ct->tick_shift) *
+				1000) / ct->hz;
+		n++;
+		if (fn(&e, arg) != 0)
+			break;
+	}
+	rte_spinlock_unlock(&ct->lock);
+	return n;
+}
+
+void
+xv_ct_stats_read(const struct xv_ct *ct, struct xv_ct_stats *stats)
+{
+	uint64_t sum[CT_STAT_MAX] = { 0 };
+	unsigned int l, i;
+
+	for (l = 0; l <= RTE_MAX_LCORE; l++)
+		for (i = 0; i < CT_STAT_MAX; i++)
+			sum[i] += __atomic_load_n(&ct->stats[l].v[i],
+						  __ATOMIC_RELAXED);
+	memset(stats, 0, sizeof(*stats));
+#define XV_CT_STAT_COPY(name, help) stats->name = sum[CT_STAT_##name];
+	XV_CT_STATS(XV_CT_STAT_COPY)
+#undef XV_CT_STAT_COPY
+	stats->used = __atomic_load_n(&ct->used, __ATOMIC_RELAXED);
+	stats->limbo = (uint32_t)(__atomic_load_n(&ct->limbo_tail, __ATOMIC_RELAXED) -
+				  __atomic_load_n(&ct->limbo_head, __ATOMIC_RELAXED));
+}
+
+uint32_t
+xv_ct_slots(const struct xv_ct *ct)
+{
+	return ct->n_slots;
+}
+
+/* Seconds to ticks, rounded up; -1 if too long. */
+static int
+to_ticks(const struct xv_ct *ct, uint32_t sec, uint32_t dflt, uint32_t *ticks)
+{
+	uint64_t t;
+
+	if (sec == 0)
+		sec = dflt;
+	if (sec > XV_CT_TIMEOUT_MAX)
+		return -1;
+	t = ((uint64_t)sec * ct->hz + (1ULL << ct->tick_shift) - 1) >>
+	    ct->tick_shift;
+	if (t > CT_TICKS_MAX)
+		return -1;
+	*ticks = t;
+	return 0;
+}
+
+static int
+set_timeouts(struct xv_ct *ct, const struct xv_ct_timeouts *t)
+{
+	const struct xv_ct_timeouts *d = &default_timeouts;
+	uint32_t(*tmo)[XV_CT_STATE_MAX] = ct->tmo;
+	int err = 0;
+
+	err |= to_ticks(ct, t->tcp_syn, d->tcp_syn, &tmo[CT_TMO_TCP][XV_CT_TCP_SYN_SENT]);
+	err |= to_ticks(ct, t->tcp_syn, d->tcp_syn, &tmo[CT_TMO_TCP][XV_CT_TCP_SYN_RECV]);
+	err |= to_ticks(ct, t->tcp_est, d->tcp_est, &tmo[CT_TMO_TCP][XV_CT_TCP_ESTABLISHED]);
+	err |= to_ticks(ct, t->tcp_fin, d->tcp_fin, &tmo[CT_TMO_TCP][XV_CT_TCP_FIN_WAIT]);
+	err |= to_ticks(ct, t->tcp_time_wait, d->tcp_time_wait,
+			&tmo[CT_TMO_TCP][XV_CT_TCP_TIME_WAIT]);
+	err |= to_ticks(ct, t->tcp_close, d->tcp_close, &tmo[CT_TMO_TCP][XV_CT_TCP_CLOSED]);
+	err |= to_ticks(ct, t->udp_first, d->udp_first, &tmo[CT_TMO_UDP][XV_CT_UNREPLIED]);
+	err |= to_ticks(ct, t->udp_est, d->udp_est, &tmo[CT_TMO_UDP][XV_CT_REPLIED]);
+	err |= to_ticks(ct, t->icmp, d->icmp, &tmo[CT_TMO_ICMP][XV_CT_UNREPLIED]);
+	err |= to_ticks(ct, t->icmp, d->icmp, &tmo[CT_TMO_ICMP][XV_CT_REPLIED]);
+	return err;
+}
+
+struct xv_ct *
+xv_ct_create(const struct xv_ct_conf *conf)
+{
+	static uint32_t seq;
+	struct rte_hash_parameters hp = { 0 };
+	char name[RTE_HASH_NAMESIZE];
+	struct xv_ct *ct;
+	int socket = conf->socket_id;
+
+	if (conf->capacity < XV_CT_CAPACITY_MIN ||
+	    conf->capacity > XV_CT_CAPACITY_MAX) {
+		rte_errno = EINVAL;
+		return NULL;
+	}
+	ct = rte_zmalloc_socket("xv_ct", sizeof(*ct), RTE_CACHE_LINE_SIZE, socket);
+	if (ct == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	ct->capacity = conf->capacity;
+	ct->rcu = conf->rcu;
+	ct->hz = conf->hz != 0 ? conf->hz : rte_get_tsc_hz();
+	/* The longest tick not over 1 ms, as a power of two of 'now'. */
+	while ((ct->hz >> (ct->tick_shift + 1)) >= 1000)
+		ct->tick_shift++;
+	if (set_timeouts(ct, &conf->timeouts) != 0) {
+		rte_errno = EINVAL;
+		goto err_conf;
+	}
+	rte_spinlock_init(&ct->lock);
+
+	snprintf(name, sizeof(name), "xv_ct%u",
+		 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+	hp.name = name;
+	/* Room for an eighth more keys than we let in: the cuckoo table then
+	 * stays under 89% full, where insertion is still cheap (at 100% it
+	 * costs microseconds of bucket shuffling). */
+	hp.entries = conf->capacity + conf->capacity / 8;
+	hp.key_len = sizeof(struct ct_key);
+	hp.hash_func = rte_hash_crc;
+	/* A secret seed: nobody can aim packets at one bucket. */
+	hp.hash_func_init_val = (uint32_t)rte_rand();
+	hp.socket_id = socket;
+	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
+			RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD |
+			RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+	ct->hash = rte_hash_create(&hp);
+	if (ct->hash == NULL)
+		goto err_hash;
+	/* Positions run up to the capacity plus what lcore caches may hold. */
+	ct->n_slots = rte_hash_max_key_id(ct->hash) + 1;
+
+	ct->words = rte_zmalloc_socket("xv_ct_words",
+				       (size_t)ct->n_slots * sizeof(uint64_t),
+				       RTE_CACHE_LINE_SIZE, socket);
+	if (ct->words == NULL)
+		goto err_words;
+	ct->limbo_mask = rte_align32pow2(ct->n_slots) - 1;
+	ct->limbo = rte_malloc_socket("xv_ct_limbo",
+				      ((size_t)ct->limbo_mask + 1) * sizeof(uint32_t),
+				      RTE_CACHE_LINE_SIZE, socket);
+	if (ct->limbo == NULL)
+		goto err_limbo;
+	ct->stats = rte_zmalloc_socket("xv_ct_stats",
+				       (RTE_MAX_LCORE + 1) * sizeof(*ct->stats),
+				       RTE_CACHE_LINE_SIZE, socket);
+	if (ct->stats == NULL)
+		goto err_stats;
+	CT_LOG(INFO, "%s: %u connections, %u positions, tick 2^%u/%" PRIu64 " s",
+	       name, ct->capacity, ct->n_slots, ct->tick_shift, ct->hz);
+	return ct;
+
+err_stats:
+	rte_free(ct->limbo);
+err_limbo:
+	rte_free(ct->words);
+err_words:
+	rte_hash_free(ct->hash);
+	rte_errno = ENOMEM;
+err_hash:
+err_conf:
+	rte_free(ct);
+	return NULL;
+}
+
+void
+xv_ct_destroy(struct xv_ct *ct)
+{
+	if (ct == NULL)
+		return;
+	/* Positions in limbo go with the hash: nobody reads them anymore. */
+	rte_free(ct->stats);
+	rte_free(ct->limbo);
+	rte_free(ct->words);
+	rte_hash_free(ct->hash);
+	rte_free(ct);
+}
+
+const char *
+xv_ct_state_name(enum xv_ct_state state)
+{
+	static const char *const names[XV_CT_STATE_MAX] = {
+		[XV_CT_STATE_NONE] = "NONE",
+		[XV_CT_TCP_SYN_SENT] = "SYN_SENT",
+		[XV_CT_TCP_SYN_RECV] = "SYN_RECV",
+		[XV_CT_TCP_ESTABLISHED] = "ESTABLISHED",
+		[XV_CT_TCP_FIN_WAIT] = "FIN_WAIT",
+		[XV_CT_TCP_TIME_WAIT] = "TIME_WAIT",
+		[XV_CT_TCP_CLOSED] = "CLOSED",
+		[XV_CT_UNREPLIED] = "UNREPLIED",
+		[XV_CT_REPLIED] = "REPLIED",
+	};
+
+	return (unsigned int)state < XV_CT_STATE_MAX ? names[state] : "?";
+}
+
+const char *
+xv_ct_verdict_name(enum xv_ct_verdict verdict)
+{
+	static const char *const names[XV_CT_VERDICT_MAX] = {
+		[XV_CT_NEW] = "new",
+		[XV_CT_ESTABLISHED] = "established",
+		[XV_CT_RELATED] = "related",
+		[XV_CT_INVALID] = "invalid",
+		[XV_CT_UNTRACKED] = "untracked",
+	};
+
+	return (unsigned int)verdict < XV_CT_VERDICT_MAX ? names[verdict] : "?";
+}
+
+const char *
+xv_ct_reason_name(enum xv_ct_reason reason)
+{
+	switch (reason) {
+	case XV_CT_OK:
+		return "ok";
+	case XV_CT_BAD_FLAGS:
+		return "bad_flags";
+	case XV_CT_NO_CONN:
+		return "no_conn";
+	case XV_CT_BAD_STATE:
+		return "bad_state";
+	}
+	return "?";
+}
