@@ -271,6 +271,12 @@ sleep_until_work(struct xv_worker *w, struct xv_plan *plan)
 	for (i = 0; i < plan->n_polls; i++)
 		if (!arm(w, &plan->polls[i], rebuild))
 			timer = true;
+	/* The classic virtio race: our "notify me" store must be visible
+	 * before we look at the rings again, or a guest may read the old
+	 * flag (no kick) while we read the old index (sleep), and the packet
+	 * waits for an unrelated wake-up. x86 reorders a store after a later
+	 * load, so a full barrier. */
+	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 	/* A packet may have come between the last poll and arming. */
 	for (i = 0; i < plan->n_polls; i++)
 		moved += poll_one(&plan->polls[i]);
