@@ -249,10 +249,11 @@ holding(const struct xv_plan *plan)
 /*
  * Sleep until a queue of 'plan' has packets, someone wakes us, or (if a
  * queue cannot notify) wake_us passes. Returns the packets moved by the
- * last check made after arming (0 if it slept).
+ * last check made after arming (0 if it slept); '*event' tells whether an
+ * fd woke us (as opposed to the timer).
  */
 static unsigned int
-sleep_until_work(struct xv_worker *w, struct xv_plan *plan)
+sleep_until_work(struct xv_worker *w, struct xv_plan *plan, bool *event)
 {
 	struct epoll_event evs[16];
 	struct timespec ts;
@@ -301,6 +302,7 @@ sleep_until_work(struct xv_worker *w, struct xv_plan *plan)
 			}
 		if (n == 0)
 			w->timer_wakes++;
+		*event = n > 0;
 		w->sleep_cycles += rte_rdtsc() - t0;
 		__atomic_store_n(&w->sleeping, false, __ATOMIC_RELAXED);
 	}
@@ -338,8 +340,17 @@ worker_main(void *arg)
 			if (idle_tsc != 0 && now - last_work > idle_tsc &&
 			    (plan == NULL || !holding(plan))) {
 				static struct xv_plan empty;
+				bool event = false;
 
-				if (sleep_until_work(w, plan ? plan : &empty))
+				now = rte_rdtsc();
+				/* Woken by a kick or an interrupt: poll for a
+				 * while before sleeping again. The packet may not
+				 * be readable yet when the fd fires (net_tap only
+				 * returns packets after its SIGIO handler ran), and
+				 * an edge-triggered fd will not fire twice for it.
+				 * A timer wake goes back to sleep at once. */
+				if (sleep_until_work(w, plan ? plan : &empty,
+						     &event) || event)
 					last_work = rte_rdtsc();
 				now = rte_rdtsc();
 			}

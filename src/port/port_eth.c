@@ -62,6 +62,14 @@ update_link(struct xv_port *port)
 				 __ATOMIC_RELEASE);
 }
 
+/* Drivers whose rx depends on a signal having been handled, not only on
+ * their fd being readable (see the rx_interrupts comment in eth_setup). */
+static bool
+rx_needs_signal(const char *driver)
+{
+	return strcmp(driver, "net_tap") == 0;
+}
+
 static int
 eth_setup(struct xv_port *port, char *err, size_t errlen)
 {
@@ -164,9 +172,13 @@ eth_setup(struct xv_port *port, char *err, size_t errlen)
 		return ret;
 	}
 	e->started = true;
-	/* An fd to sleep on is what counts; some drivers (net_tap) keep it
-	 * armed and refuse enable/disable with -ENOTSUP. */
-	e->rxq_intr = conf.intr_conf.rxq &&
+	/* An fd to sleep on is what counts (some drivers keep it armed and
+	 * refuse enable/disable with -ENOTSUP). net_tap's is not enough:
+	 * its rx returns nothing until its SIGIO handler has run, and the
+	 * signal may land on another thread, so a woken worker can find
+	 * nothing and sleep on past the packet. Such drivers are polled by
+	 * the --wake-us timer instead. */
+	e->rxq_intr = conf.intr_conf.rxq && !rx_needs_signal(e->driver) &&
 		      rte_eth_dev_rx_intr_ctl_q_get_fd(pid, 0) >= 0;
 	update_link(port);
 	return 0;
