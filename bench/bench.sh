@@ -12,6 +12,8 @@
 #           (io from net_null0) and counts what arrives on vh1; SUT relays vh0 <-> vh1
 #   S is 64, 512, 1518 (frame bytes without CRC) or imix (g2n only: 7x64, 4x570, 1x1518
 #   replayed from a pcap).
+#   few-cores  bench/few-cores.sh after the others (hybrid vs busy polling: idle CPU with
+#           8 idle guests, xvio vs OVS; latency; throughput), results in OUT/few-cores/
 # Systems (BENCH_SYSTEMS): xvio, testpmd (io forwarding, net_vhost), ovs (g2n only).
 #
 # Environment:
@@ -19,7 +21,7 @@
 #   BENCH_RUNS           runs per system and scenario (default 5; quick 2)
 #   BENCH_WARMUP         seconds of traffic before each window (default 4; quick 2)
 #   BENCH_WINDOW         measured window in seconds (default 10; quick 3)
-#   BENCH_SCENARIOS      default "g2n-64 n2g-64 g2n-512 g2n-1518 g2n-imix n2g-512 n2g-1518 v2v-64"
+#   BENCH_SCENARIOS      default "g2n-64 n2g-64 g2n-512 g2n-1518 g2n-imix n2g-512 n2g-1518 v2v-64 few-cores"
 #   BENCH_SYSTEMS        default "xvio testpmd ovs"
 #   BENCH_FORCE=1        run even when CPU 0 or 1 is busy before the start
 #   BENCH_BUSY_MAX       busy fraction that counts as busy (default 0.30)
@@ -53,7 +55,7 @@ else
 	RUNS=${BENCH_RUNS:-5}
 	WARMUP=${BENCH_WARMUP:-4}
 	WINDOW=${BENCH_WINDOW:-10}
-	SCENARIOS=${BENCH_SCENARIOS:-"g2n-64 n2g-64 g2n-512 g2n-1518 g2n-imix n2g-512 n2g-1518 v2v-64"}
+	SCENARIOS=${BENCH_SCENARIOS:-"g2n-64 n2g-64 g2n-512 g2n-1518 g2n-imix n2g-512 n2g-1518 v2v-64 few-cores"}
 fi
 SYSTEMS=${BENCH_SYSTEMS:-"xvio testpmd ovs"}
 BUSY_MAX=${BENCH_BUSY_MAX:-0.30}
@@ -83,14 +85,23 @@ free_hp=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
 for s in $SYSTEMS; do
 	case $s in xvio | testpmd | ovs) ;; *) die "unknown system '$s' in BENCH_SYSTEMS (xvio testpmd ovs)" ;; esac
 done
+# few-cores is its own script (bench/few-cores.sh), run after the others.
+FEW_CORES=0
+REG_SCENARIOS=
 for sc in $SCENARIOS; do
 	case $sc in
-	g2n-imix) ;;
+	few-cores) FEW_CORES=1 ;;
+	*) REG_SCENARIOS="${REG_SCENARIOS:+$REG_SCENARIOS }$sc" ;;
+	esac
+done
+for sc in $SCENARIOS; do
+	case $sc in
+	few-cores | g2n-imix) ;;
 	g2n-[0-9]* | n2g-[0-9]* | v2v-[0-9]*)
 		sz=${sc#*-}
 		[ "$sz" -ge 60 ] 2>/dev/null && [ "$sz" -le 1518 ] || die "scenario $sc: size must be 60..1518"
 		;;
-	*) die "unknown scenario '$sc' (g2n-SIZE, n2g-SIZE, v2v-SIZE, g2n-imix)" ;;
+	*) die "unknown scenario '$sc' (g2n-SIZE, n2g-SIZE, v2v-SIZE, g2n-imix, few-cores)" ;;
 	esac
 done
 
@@ -447,14 +458,14 @@ run_one() { # SCENARIO SYS RUN
 
 # ---------------------------------------------------------------- main loop
 
-for sc in $SCENARIOS; do
+for sc in $REG_SCENARIOS; do
 	read -r -a sy <<<"$(systems_for "$sc")"
 	TOTAL=$((TOTAL + RUNS * ${#sy[@]}))
 done
 log "results: $OUT"
 log "scenarios: $SCENARIOS; systems: $SYSTEMS; $RUNS runs each, ${WARMUP}s warm-up + ${WINDOW}s window; $TOTAL runs"
 
-for sc in $SCENARIOS; do
+for sc in $REG_SCENARIOS; do
 	read -r -a sy <<<"$(systems_for "$sc")"
 	n=${#sy[@]}
 	for ((r = 1; r <= RUNS; r++)); do
@@ -465,10 +476,27 @@ for sc in $SCENARIOS; do
 	done
 done
 
+FEW_RC=
+if [ "$FEW_CORES" = 1 ]; then
+	# Its own processes, checks and cleanup; same BENCH_* environment.
+	log "few-cores: bench/few-cores.sh, results in $OUT/few-cores"
+	FC_OUT=$OUT/few-cores "$ROOT/bench/few-cores.sh"
+	FEW_RC=$?
+	[ "$FEW_RC" = 0 ] || log "few-cores: bench/few-cores.sh exited with status $FEW_RC"
+fi
+
 DONE=1
-"$PY" "$ROOT/bench/report.py" summary "$OUT" || die "report.py summary failed"
+if [ -n "$REG_SCENARIOS" ]; then
+	"$PY" "$ROOT/bench/report.py" summary "$OUT" || die "report.py summary failed"
+fi
 [ -z "${BENCH_OUT:-}" ] && ln -sfn "$(basename "$OUT")" "$ROOT/bench/results/latest" 2>/dev/null
+if [ -n "$REG_SCENARIOS" ]; then
+	echo
+	cat "$OUT/summary.md"
+fi
+if [ -s "$OUT/few-cores/summary.md" ]; then
+	echo
+	cat "$OUT/few-cores/summary.md"
+fi
 echo
-cat "$OUT/summary.md"
-echo
-log "results in $OUT (runs.jsonl, runs.csv, summary.json, summary.md, chart.png)"
+log "results in $OUT (runs.jsonl, runs.csv, summary.json, summary.md, chart.png${FEW_RC:+, few-cores/})"

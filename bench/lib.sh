@@ -232,13 +232,15 @@ XV_PID=
 XV_CTL=
 
 # xv_start: the daemon pinned as the team rules say (worker CPU 1, control
-# thread CPU 0), ready when `xvioctl version` answers.
+# thread CPU 0), ready when `xvioctl version` answers. With XV_NETNS set, it
+# runs inside that network namespace (`ip netns exec` execs it: same PID).
 xv_start() {
-	local i
+	local i ns=()
 	XV_CTL=$RUNDIR/ctl.sock
-	echo "+ $XVIO_BIN --ctl $XV_CTL --lcores 1 --main-lcore 0 ${BENCH_XVIO_ARGS:-}" >"$RUNDIR/xvio.log"
+	[ -n "${XV_NETNS:-}" ] && ns=(ip netns exec "$XV_NETNS")
+	echo "+ ${ns[*]}${ns[*]:+ }$XVIO_BIN --ctl $XV_CTL --lcores 1 --main-lcore 0 ${BENCH_XVIO_ARGS:-}" >"$RUNDIR/xvio.log"
 	# shellcheck disable=SC2086
-	"$XVIO_BIN" --ctl "$XV_CTL" --lcores 1 --main-lcore 0 ${BENCH_XVIO_ARGS:-} </dev/null >>"$RUNDIR/xvio.log" 2>&1 &
+	"${ns[@]}" "$XVIO_BIN" --ctl "$XV_CTL" --lcores 1 --main-lcore 0 ${BENCH_XVIO_ARGS:-} </dev/null >>"$RUNDIR/xvio.log" 2>&1 &
 	XV_PID=$!
 	track "$XV_PID"
 	for ((i = 0; i < 300; i++)); do
@@ -272,6 +274,8 @@ xv_snap() {
 		"\($p).idle=\([$r.workers[].idle_cycles] | add)",
 		(if $r.workers[0].sleep_cycles != null then "\($p).sleep=\([$r.workers[].sleep_cycles] | add)" else empty end),
 		"\($p).sleeping=\([$r.workers[] | select(.state == "sleep")] | length)",
+		(if $r.workers[0].sleeps != null then "\($p).sleeps=\([$r.workers[].sleeps] | add)" else empty end),
+		(if $r.workers[0].timer_wakes != null then "\($p).timer_wakes=\([$r.workers[].timer_wakes] | add)" else empty end),
 		"\($p).tsc_hz=\($r.tsc_hz)",
 		"\($p).drops=\($r.drops.total)"' || return 1
 	echo "$1.cpu=$(proc_ticks "$XV_PID")"
