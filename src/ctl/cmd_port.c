@@ -150,16 +150,24 @@ xv_cmd_port_pin(json_t *args, struct xv_reply *reply)
 	return 0;
 }
 
+/* The ports named by a relay command's 'a' and 'b'. */
+static int
+find_relay_ports(json_t *args, struct xv_reply *reply, struct xv_port **a,
+		 struct xv_port **b)
+{
+	*a = find_or_error(args, "a", reply);
+	if (*a == NULL)
+		return -1;
+	*b = find_or_error(args, "b", reply);
+	return *b == NULL ? -1 : 0;
+}
+
 int
 xv_cmd_relay_add(json_t *args, struct xv_reply *reply)
 {
 	struct xv_port *a, *b;
 
-	a = find_or_error(args, "a", reply);
-	if (a == NULL)
-		return -1;
-	b = find_or_error(args, "b", reply);
-	if (b == NULL)
+	if (find_relay_ports(args, reply, &a, &b) != 0)
 		return -1;
 	if (a == b)
 		return xv_reply_error(reply, XV_ERR_INVALID,
@@ -188,11 +196,7 @@ xv_cmd_relay_del(json_t *args, struct xv_reply *reply)
 {
 	struct xv_port *a, *b;
 
-	a = find_or_error(args, "a", reply);
-	if (a == NULL)
-		return -1;
-	b = find_or_error(args, "b", reply);
-	if (b == NULL)
+	if (find_relay_ports(args, reply, &a, &b) != 0)
 		return -1;
 	if (a->peer != b)
 		return xv_reply_error(reply, XV_ERR_NOT_FOUND,
