@@ -371,8 +371,12 @@ xv_server_run(void)
 					return 0;
 				}
 			} else if (tag == TAG_PORT_EVENT) {
-				if (read(xv_port_event_fd(), &v, sizeof(v)) > 0)
+				/* A guest came or went, a vring or a link
+				 * changed: refresh links, then the plans. */
+				if (read(xv_port_event_fd(), &v, sizeof(v)) > 0) {
+					xv_port_poll_links();
 					xv_plan_rebuild();
+				}
 			} else if (tag == TAG_TIMER) {
 				if (read(timer_fd, &v, sizeof(v)) > 0) {
 					xv_port_poll_links();

@@ -17,17 +17,27 @@
 #define XV_VRING_RX(q) ((q) * 2)
 #define XV_VRING_TX(q) ((q) * 2 + 1)
 
+/* The vid of vhost port 'p' if its guest set up queue pair 'q', or -1. */
+static __rte_always_inline int
+xv_vhost_vid(const struct xv_port *p, uint16_t q)
+{
+	int vid = __atomic_load_n(&p->vhost.vid, __ATOMIC_ACQUIRE);
+
+	if (unlikely(vid < 0 ||
+		     q >= __atomic_load_n(&p->vhost.nr_qp, __ATOMIC_RELAXED)))
+		return -1;
+	return vid;
+}
+
 /* Receive up to 'n' packets from queue 'q' of 'p' into 'pkts'. */
 static __rte_always_inline uint16_t
 xv_port_rx(struct xv_port *p, uint16_t q, struct rte_mempool *mp,
 	   struct rte_mbuf **pkts, uint16_t n)
 {
 	if (p->type == XV_PORT_VHOST) {
-		int vid = __atomic_load_n(&p->vhost.vid, __ATOMIC_ACQUIRE);
+		int vid = xv_vhost_vid(p, q);
 
-		if (unlikely(vid < 0 ||
-			     q >= __atomic_load_n(&p->vhost.nr_qp,
-						  __ATOMIC_RELAXED)))
+		if (vid < 0)
 			return 0;
 		return rte_vhost_dequeue_burst(vid, XV_VRING_TX(q), mp,
 					       pkts, n);

@@ -195,11 +195,11 @@ arm(struct xv_worker *w, struct xv_poll *poll, bool add)
 	int fd = -1;
 
 	if (in->type == XV_PORT_VHOST) {
-		int vid = __atomic_load_n(&in->vhost.vid, __ATOMIC_ACQUIRE);
+		int vid = xv_vhost_vid(in, poll->in_q);
 		struct rte_vhost_vring vr;
 
 		/* Not connected: the replan on connect wakes us. */
-		if (vid < 0 || poll->in_q >= in->vhost.nr_qp)
+		if (vid < 0)
 			return true;
 		if (add && rte_vhost_get_vhost_vring(vid, XV_VRING_TX(poll->in_q),
 						     &vr) == 0)
@@ -225,9 +225,9 @@ disarm(struct xv_poll *poll)
 	struct xv_port *in = poll->in;
 
 	if (in->type == XV_PORT_VHOST) {
-		int vid = __atomic_load_n(&in->vhost.vid, __ATOMIC_ACQUIRE);
+		int vid = xv_vhost_vid(in, poll->in_q);
 
-		if (vid >= 0 && poll->in_q < in->vhost.nr_qp)
+		if (vid >= 0)
 			rte_vhost_enable_guest_notification(vid, XV_VRING_TX(poll->in_q), 0);
 	} else if (in->eth.rxq_intr) {
 		rte_eth_dev_rx_intr_disable(in->eth.port_id, poll->in_q);
@@ -341,18 +341,17 @@ worker_main(void *arg)
 			    (plan == NULL || !holding(plan))) {
 				static struct xv_plan empty;
 				bool event = false;
+				unsigned int got;
 
+				got = sleep_until_work(w, plan ? plan : &empty,
+						       &event);
 				now = rte_rdtsc();
 				/* Woken by a kick or an interrupt: poll for a
-				 * while before sleeping again. The packet may not
-				 * be readable yet when the fd fires (net_tap only
-				 * returns packets after its SIGIO handler ran), and
-				 * an edge-triggered fd will not fire twice for it.
-				 * A timer wake goes back to sleep at once. */
-				if (sleep_until_work(w, plan ? plan : &empty,
-						     &event) || event)
-					last_work = rte_rdtsc();
-				now = rte_rdtsc();
+				 * while before sleeping again, since traffic that
+				 * woke us tends to go on. A timer wake goes back
+				 * to sleep at once. */
+				if (got || event)
+					last_work = now;
 			}
 		}
 		prev = now;

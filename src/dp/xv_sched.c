@@ -125,13 +125,12 @@ xv_sched_tick(double interval_s)
 		struct xv_port *port = xv_ports[i];
 		struct xv_port_stats st;
 
-		xv_port_stats_read(port, &st);
+		xv_port_stats_sum(port, &st);
 		for (q = 0; q < XV_MAX_QUEUES; q++) {
 			struct xv_rxq_sched *s = &port->sched[q];
-			uint64_t p = st.rx[q].packets + port->base.rx[q].packets;
-			uint64_t d = p - s->last_packets;
+			uint64_t d = st.rx[q].packets - s->last_packets;
 
-			s->last_packets = p;
+			s->last_packets = st.rx[q].packets;
 			s->load = d; /* packets, for now */
 			if (s->published >= 0)
 				w_packets[s->published] += d;

@@ -235,8 +235,8 @@ xv_port_destroy(struct xv_port *port)
 	port_free(port);
 }
 
-static void
-stats_sum(const struct xv_port *port, struct xv_port_stats *st)
+void
+xv_port_stats_sum(const struct xv_port *port, struct xv_port_stats *st)
 {
 	unsigned int w, q, r;
 
@@ -260,7 +260,7 @@ xv_port_stats_read(const struct xv_port *port, struct xv_port_stats *st)
 {
 	unsigned int q, r;
 
-	stats_sum(port, st);
+	xv_port_stats_sum(port, st);
 	for (q = 0; q < XV_MAX_QUEUES; q++) {
 		st->rx[q].packets -= port->base.rx[q].packets;
 		st->rx[q].bytes -= port->base.rx[q].bytes;
@@ -274,7 +274,7 @@ xv_port_stats_read(const struct xv_port *port, struct xv_port_stats *st)
 void
 xv_port_stats_clear(struct xv_port *port)
 {
-	stats_sum(port, &port->base);
+	xv_port_stats_sum(port, &port->base);
 }
 
 json_t *

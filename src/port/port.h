@@ -200,6 +200,8 @@ int xv_port_create(const struct xv_port_conf *conf, struct xv_port **portp,
  */
 void xv_port_destroy(struct xv_port *port);
 
+/* Sum the workers' counters of 'port', ignoring stats.clear (for rates). */
+void xv_port_stats_sum(const struct xv_port *port, struct xv_port_stats *st);
 /* Sum the workers' counters of 'port' (minus the cleared base). */
 void xv_port_stats_read(const struct xv_port *port, struct xv_port_stats *st);
 void xv_port_stats_clear(struct xv_port *port);
@@ -217,7 +219,8 @@ int xv_port_event_fd(void);
 int xv_port_init(void);
 void xv_port_fini(void);
 
-/* Refresh eth link states (control thread, periodically). */
+/* Refresh eth link states (control thread: every second and on port
+ * events such as LSC interrupts). */
 void xv_port_poll_links(void);
 
 /* Names of the virtio feature bits set in 'features' into 'arr'. */

@@ -308,9 +308,6 @@ eth_close(struct xv_port *port)
 static unsigned int
 eth_active_queues(const struct xv_port *port)
 {
-	/* The control thread replans on link events: refresh the state the
-	 * workers read on the way. */
-	update_link((struct xv_port *)port);
 	return port->eth.nb_rxq;
 }
 
