@@ -268,9 +268,12 @@ place_threads(struct options *o)
 		for (i = n - 1; i >= 0 && o->n_worker_cpus < want; i--)
 			if (cpus[i] != o->main_cpu || n == 1)
 				o->worker_cpus[o->n_worker_cpus++] = cpus[i];
-		while (o->n_worker_cpus < want)
+		/* More workers than cpus: share the chosen ones in turn. */
+		unsigned int filled = o->n_worker_cpus;
+
+		for (; o->n_worker_cpus < want; o->n_worker_cpus++)
 			o->worker_cpus[o->n_worker_cpus] =
-				o->worker_cpus[o->n_worker_cpus % n], o->n_worker_cpus++;
+				o->worker_cpus[o->n_worker_cpus % filled];
 	}
 	if (o->n_workers == 0)
 		o->n_workers = o->n_worker_cpus;
