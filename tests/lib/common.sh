@@ -142,35 +142,20 @@ like() {
 	fi
 }
 
-# cmp_ge "desc" A B: A >= B (integers)
-cmp_ge() {
-	if [ -n "$2" ] && [ -n "$3" ] && [ "$2" -ge "$3" ] 2>/dev/null; then
+# _cmp "desc" A OP B SYMBOL: integer comparison with test(1)'s OP.
+_cmp() {
+	if [ -n "$2" ] && [ -n "$4" ] && [ "$2" "$3" "$4" ] 2>/dev/null; then
 		ok "$1"
 	else
-		not_ok "$1" "got '$2', expected >= '$3'"
+		not_ok "$1" "got '$2', expected $5 '$4'"
 		return 1
 	fi
 }
 
-# cmp_gt "desc" A B: A > B (integers)
-cmp_gt() {
-	if [ -n "$2" ] && [ -n "$3" ] && [ "$2" -gt "$3" ] 2>/dev/null; then
-		ok "$1"
-	else
-		not_ok "$1" "got '$2', expected > '$3'"
-		return 1
-	fi
-}
-
-# cmp_lt "desc" A B: A < B (integers)
-cmp_lt() {
-	if [ -n "$2" ] && [ -n "$3" ] && [ "$2" -lt "$3" ] 2>/dev/null; then
-		ok "$1"
-	else
-		not_ok "$1" "got '$2', expected < '$3'"
-		return 1
-	fi
-}
+# cmp_ge / cmp_gt / cmp_lt "desc" A B: A >= B, A > B, A < B (integers)
+cmp_ge() { _cmp "$1" "$2" -ge "$3" ">="; }
+cmp_gt() { _cmp "$1" "$2" -gt "$3" ">"; }
+cmp_lt() { _cmp "$1" "$2" -lt "$3" "<"; }
 
 # skip_all "why": nothing in this script can run here.
 skip_all() {
