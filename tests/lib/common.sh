@@ -468,6 +468,13 @@ xstat_ge() {
 	[ -n "$v" ] && [ "$v" -ge "$3" ]
 }
 
+# grows PORT PATH: the counter moves within 10 s (e.g. grows vm1 .rx.packets)
+grows() {
+	local v0
+	v0=$(xstat "$1" "$2") || return 1
+	wait_until 10 xstat_ge "$1" "$2" $((v0 + 1))
+}
+
 # stats_settled: the port counters did not move over half a second.
 stats_settled() {
 	local a b

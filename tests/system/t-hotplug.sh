@@ -12,13 +12,6 @@ need_testpmd
 
 start_xvio || bail "xvio starts"
 
-# grows PORT PATH: the counter moves within the bound
-grows() {
-	local v0
-	v0=$(xstat "$1" "$2") || return 1
-	wait_until 10 xstat_ge "$1" "$2" $((v0 + 1))
-}
-
 check "port add vm1" xctl port add vm1 vhost "$T/vm1.sock"
 check "port add nic1 (net_null, no rx)" xctl port add nic1 eth net_null0,no-rx=1
 check "relay add vm1 nic1" xctl relay add vm1 nic1

@@ -12,11 +12,6 @@ need_testpmd
 
 start_xvio || bail "xvio starts"
 
-grows() {
-	local v0
-	v0=$(xstat "$1" "$2") || return 1
-	wait_until 10 xstat_ge "$1" "$2" $((v0 + 1))
-}
 flows() { # flows DESC PORT PATH
 	if grows "$2" "$3"; then ok "$1"; else not_ok "$1" "$(xctl --json stats "$2" 2>&1 | jq -c '(.result // .) | .ports[0] | {rx, tx, drops}' 2>&1)"; fi
 }
