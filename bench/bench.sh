@@ -146,18 +146,7 @@ cleanup() {
 	trap - EXIT INT TERM HUP
 	[ -n "${TP_PID[gen]:-}" ] && tp_stop gen
 	[ -n "${TP_PID[sut]:-}" ] && tp_stop sut
-	xv_stop
-	ovs_stop
-	stop_all_tracked
-	netns_cleanup
-	rm -rf "$T"
-	if [ "$DONE" = 0 ]; then
-		log "interrupted (exit $rc): everything this script started is stopped"
-		if [ -s "$RUNS_JSONL" ] && "$PY" "$ROOT/bench/report.py" summary "$OUT" >/dev/null 2>&1; then
-			log "partial results of the finished runs: $OUT/summary.md"
-		fi
-	fi
-	exit $rc
+	bench_finish "$rc" "$ROOT/bench/report.py"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -167,14 +156,7 @@ trap 'exit 129' HUP
 "$PY" "$ROOT/bench/mkpcap.py" "$T/imix.pcap" "$IMIX" || die "cannot write the IMIX pcap"
 
 {
-	echo "date=$(date -Is)"
-	echo "host=$(uname -nrm)"
-	echo "cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-	echo "nproc=$(nproc)"
-	echo "xvio=$("$XVIO_BIN" -V 2>&1 | head -1)"
-	echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet -- src 2>/dev/null || echo +dirty)"
-	echo "dpdk=$(dpkg-query -W -f='${Version}' dpdk 2>/dev/null)"
-	echo "ovs=$(dpkg-query -W -f='${Version}' openvswitch-switch-dpdk 2>/dev/null)"
+	env_facts
 	echo "runs=$RUNS"
 	echo "warmup_s=$WARMUP"
 	echo "window_s=$WINDOW"

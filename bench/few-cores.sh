@@ -175,19 +175,8 @@ cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
 	[ -n "${TP_PID[gen]:-}" ] && tp_stop gen
-	xv_stop
-	ovs_stop
-	stop_all_tracked
 	[ -n "$LAT_NS" ] && ip netns del "$LAT_NS" 2>/dev/null
-	netns_cleanup
-	rm -rf "$T"
-	if [ "$DONE" = 0 ]; then
-		log "interrupted (exit $rc): everything this script started is stopped"
-		if [ -s "$RUNS_JSONL" ] && "$PY" "$ROOT/bench/fewcores.py" summary "$OUT" >/dev/null 2>&1; then
-			log "partial results of the finished runs: $OUT/summary.md"
-		fi
-	fi
-	exit $rc
+	bench_finish "$rc" "$ROOT/bench/fewcores.py"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -195,14 +184,7 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 {
-	echo "date=$(date -Is)"
-	echo "host=$(uname -nrm)"
-	echo "cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-	echo "nproc=$(nproc)"
-	echo "xvio=$("$XVIO_BIN" -V 2>&1 | head -1)"
-	echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet -- src 2>/dev/null || echo +dirty)"
-	echo "dpdk=$(dpkg-query -W -f='${Version}' dpdk 2>/dev/null)"
-	echo "ovs=$(dpkg-query -W -f='${Version}' openvswitch-switch-dpdk 2>/dev/null)"
+	env_facts
 	echo "parts=$PARTS"
 	echo "idle_systems=$IDLE_SYSTEMS"
 	echo "configs=$CONFIGS"

@@ -385,3 +385,34 @@ netns_cleanup() {
 		ip netns del "$ns" 2>/dev/null
 	done
 }
+
+# env_facts: the machine and versions, as key=value lines for env.txt
+# (each script adds its own settings after them).
+env_facts() {
+	echo "date=$(date -Is)"
+	echo "host=$(uname -nrm)"
+	echo "cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+	echo "nproc=$(nproc)"
+	echo "xvio=$("$XVIO_BIN" -V 2>&1 | head -1)"
+	echo "git=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet -- src 2>/dev/null || echo +dirty)"
+	echo "dpdk=$(dpkg-query -W -f='${Version}' dpdk 2>/dev/null)"
+	echo "ovs=$(dpkg-query -W -f='${Version}' openvswitch-switch-dpdk 2>/dev/null)"
+}
+
+# bench_finish RC SUMMARY_TOOL: stop everything this script started, and
+# when it was interrupted, say so and summarise the runs that finished.
+bench_finish() {
+	local rc=$1 tool=$2
+	xv_stop
+	ovs_stop
+	stop_all_tracked
+	netns_cleanup
+	rm -rf "$T"
+	if [ "$DONE" = 0 ]; then
+		log "interrupted (exit $rc): everything this script started is stopped"
+		if [ -s "$RUNS_JSONL" ] && "$PY" "$tool" summary "$OUT" >/dev/null 2>&1; then
+			log "partial results of the finished runs: $OUT/summary.md"
+		fi
+	fi
+	exit "$rc"
+}
