@@ -21,6 +21,10 @@ import statistics
 import sys
 import time
 
+# Shared with bench.sh's reports: key=value files, rounding, medians, formatting.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report import fmt, med, read_kv, rnd  # noqa: E402
+
 # Thresholds (see doc/benchmark.md).
 BG_BUSY = float(os.environ.get("BENCH_BUSY_MAX", "0.30"))  # CPU 0/1 busy before a run
 OTHERS_MAX = 0.20     # cores used on CPU 0+1 by processes that are not ours, during a window
@@ -86,20 +90,6 @@ def snap(out, specs):
 
 # ---------------------------------------------------------------- helpers
 
-def read_kv(path):
-    d = {}
-    try:
-        with open(path) as f:
-            for line in f:
-                line = line.rstrip("\n")
-                if "=" in line:
-                    k, v = line.split("=", 1)
-                    d[k] = v
-    except FileNotFoundError:
-        pass
-    return d
-
-
 def read_json(path):
     try:
         with open(path) as f:
@@ -112,10 +102,6 @@ def read_json(path):
     if isinstance(j, dict) and "result" in j and "ok" in j:
         j = j["result"]
     return j
-
-
-def rnd(x, n=3):
-    return None if x is None else round(x, n)
 
 
 def fnum(s, default=None):
@@ -403,17 +389,6 @@ def latency(meta_p, start_p, end_p):
 
 
 # ---------------------------------------------------------------- summary
-
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def fmt(x, n=2, dash="-"):
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return dash
-    return "%.*f" % (n, x)
-
 
 def offered(r):
     """What the generator tried to send, Mpps: sent + refused (ring full)."""
