@@ -65,14 +65,72 @@ enum {
 	XC_STOPPED = -1,
 };
 
-/* Options only some commands take; the global ones are valid everywhere. */
-#define OPT_CLIENT (1u << 0)
-#define OPT_QUEUES (1u << 1)
-#define OPT_INTERVAL (1u << 2)
-#define OPT_COUNT (1u << 3)
-/* Their spelling, by bit, for "'CMD' does not take OPTION". */
-static const char *const opt_names[] = {
-	"--client", "--queues", "--interval", "--count",
+/*
+ * Options only some commands take; the global ones (--ctl, --json,
+ * --timeout, --help, --version) are valid everywhere. Indexes into
+ * opt_specs[] and cli->val[]; OPT(i) is the bit of option i in a command's
+ * 'opts' and in cli->opts.
+ */
+enum {
+	OI_CLIENT,
+	OI_QUEUES,
+	OI_INTERVAL,
+	OI_COUNT,
+	OI_NETWORK,
+	OI_MAC,
+	OI_IP,
+	OI_SG,
+	OI_PORT_SECURITY,
+	OI_UPLINK,
+	OI_PROTO,
+	OI_PORTS,
+	OI_REMOTE,
+	OI_REMOTE_GROUP,
+	OI_IPV6,
+	N_OPTS,
+};
+
+#define OPT(i) (1u << (i))
+#define OPT_CLIENT OPT(OI_CLIENT)
+#define OPT_QUEUES OPT(OI_QUEUES)
+#define OPT_INTERVAL OPT(OI_INTERVAL)
+#define OPT_COUNT OPT(OI_COUNT)
+/* What a port's place in a virtual network is made of (port add, port set). */
+#define OPTS_PORT_NET (OPT(OI_NETWORK) | OPT(OI_MAC) | OPT(OI_IP) | OPT(OI_SG) | \
+		       OPT(OI_PORT_SECURITY) | OPT(OI_UPLINK))
+#define OPTS_RULE (OPT(OI_PROTO) | OPT(OI_PORTS) | OPT(OI_REMOTE) | \
+		   OPT(OI_REMOTE_GROUP) | OPT(OI_IPV6))
+
+enum opt_kind {
+	OK_FLAG,	/* no value */
+	OK_VALUE,	/* "--opt V" or "--opt=V" */
+	/*
+	 * A flag that may be given "on" or "off" (--uplink): "--opt=V", or
+	 * "--opt on|off" when the next word is exactly one of those; alone it
+	 * means on.
+	 */
+	OK_FLAG_ONOFF,
+};
+
+static const struct opt_spec {
+	const char *name;
+	enum opt_kind kind;
+} opt_specs[N_OPTS] = {
+	[OI_CLIENT] = { "--client", OK_FLAG },
+	[OI_QUEUES] = { "--queues", OK_VALUE },
+	[OI_INTERVAL] = { "--interval", OK_VALUE },
+	[OI_COUNT] = { "--count", OK_VALUE },
+	[OI_NETWORK] = { "--network", OK_VALUE },
+	[OI_MAC] = { "--mac", OK_VALUE },
+	[OI_IP] = { "--ip", OK_VALUE },
+	[OI_SG] = { "--sg", OK_VALUE },
+	[OI_PORT_SECURITY] = { "--port-security", OK_VALUE },
+	[OI_UPLINK] = { "--uplink", OK_FLAG_ONOFF },
+	[OI_PROTO] = { "--proto", OK_VALUE },
+	[OI_PORTS] = { "--ports", OK_VALUE },
+	[OI_REMOTE] = { "--remote", OK_VALUE },
+	[OI_REMOTE_GROUP] = { "--remote-group", OK_VALUE },
+	[OI_IPV6] = { "--ipv6", OK_FLAG },
 };
 
 struct command;
@@ -82,10 +140,8 @@ struct cli {
 	double timeout_s;	/* 0: wait forever */
 	bool json;
 	bool help;
-	unsigned int opts;	/* OPT_* seen on the command line */
-	const char *queues;	/* raw --queues value, checked by the command */
-	const char *interval;	/* raw --interval value (top) */
-	const char *count;	/* raw --count value (top) */
+	unsigned int opts;	/* OPT() of the options seen on the command line */
+	const char *val[N_OPTS];	/* their raw values (NULL for flags), checked by the command */
 	const struct command *cmd;
 	int n_args;		/* positional words after the command's words */
 	char **args;
@@ -763,7 +819,9 @@ kv_json(const char *key, json_t *v)
 		json_array_foreach(v, i, e)
 			if (json_is_object(e) || json_is_array(e))
 				scalars = false;
-		if (scalars && json_array_size(v) > 0) {
+		if (json_array_size(v) == 0) {
+			kv(key, "-");
+		} else if (scalars) {
 			json_t *strs = xjson(json_array());
 
 			json_array_foreach(v, i, e)
@@ -943,8 +1001,8 @@ render_status(json_t *r)
 /* Keys shown first by "port show", in this order; the rest follow as sent. */
 static const char *const port_keys[] = {
 	"name", "type", "path", "mode", "devargs", "driver", "port_id", "state",
-	"link", "queues", "active_queues", "relay", "mac", "mtu", "numa",
-	"features", NULL,
+	"link", "queues", "active_queues", "relay", "network", "mac", "ip",
+	"uplink", "port_security", "sg", "mtu", "numa", "features", NULL,
 };
 
 static void
@@ -979,13 +1037,20 @@ render_port(json_t *p)
 static void
 render_port_list(json_t *r)
 {
+	json_t *ports = json_object_get(r, "ports");
+	/* NETWORK only from a daemon that has networks. */
+	bool net = any_has(ports, "network");
 	struct table t;
 	size_t i;
 	json_t *p;
 
-	table_init(&t, "lllllll", "NAME", "TYPE", "STATE", "LINK", "QUEUES",
-		   "RELAY", "WHERE");
-	json_array_foreach(json_object_get(r, "ports"), i, p) {
+	if (net)
+		table_init(&t, "llllllll", "NAME", "TYPE", "STATE", "LINK", "QUEUES",
+			   "RELAY", "NETWORK", "WHERE");
+	else
+		table_init(&t, "lllllll", "NAME", "TYPE", "STATE", "LINK", "QUEUES",
+			   "RELAY", "WHERE");
+	json_array_foreach(ports, i, p) {
 		json_t *q = json_object_get(p, "queues");
 		json_t *aq = json_object_get(p, "active_queues");
 		const char *path = json_string_value(json_object_get(p, "path"));
@@ -1002,6 +1067,8 @@ render_port_list(json_t *r)
 		else
 			table_json(&t, q, -1);
 		table_json(&t, json_object_get(p, "relay"), -1);
+		if (net)
+			table_json(&t, json_object_get(p, "network"), -1);
 		if (path != NULL)
 			table_cell(&t, "%s%s", path, mode != NULL &&
 				   strcmp(mode, "client") == 0 ? " (client)" : "");
@@ -1230,6 +1297,192 @@ render_help(json_t *r)
 	}
 }
 
+/* Every field of 'r' as key/value lines, as sent. */
+static void
+render_kv(json_t *r)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(r, k, v)
+		kv_json(k, v);
+}
+
+/*
+ * A list cell: the scalars of array 'list' joined with commas, "-" when it
+ * is empty or absent; any other value as table_json() shows it.
+ */
+static void
+table_list(struct table *t, json_t *list)
+{
+	char buf[64];
+	char *cell = NULL;
+	size_t len = 0, i;
+	json_t *e;
+	FILE *f;
+
+	if (!json_is_array(list) || json_array_size(list) == 0) {
+		table_json(t, json_is_array(list) ? NULL : list, -1);
+		return;
+	}
+	f = open_memstream(&cell, &len);
+	if (f == NULL)
+		die_oom();
+	json_array_foreach(list, i, e)
+		fprintf(f, "%s%s", i > 0 ? "," : "", fmt_scalar(e, -1, buf, sizeof(buf)));
+	fclose(f);
+	table_cell(t, "%s", cell);
+	free(cell);
+}
+
+static void
+render_network_list(json_t *r)
+{
+	struct table t;
+	size_t i;
+	json_t *n;
+
+	table_init(&t, "lrl", "NAME", "ZONE", "PORTS");
+	json_array_foreach(json_object_get(r, "networks"), i, n) {
+		table_json(&t, json_object_get(n, "name"), -1);
+		table_json(&t, json_object_get(n, "zone"), -1);
+		table_list(&t, json_object_get(n, "ports"));
+	}
+	table_print(&t);
+	table_free(&t);
+}
+
+static void
+render_sg_list(json_t *r)
+{
+	struct table t;
+	size_t i;
+	json_t *g;
+
+	table_init(&t, "lrl", "NAME", "RULES", "PORTS");
+	json_array_foreach(json_object_get(r, "groups"), i, g) {
+		table_json(&t, json_object_get(g, "name"), -1);
+		table_json(&t, json_object_get(g, "rules"), -1);
+		table_list(&t, json_object_get(g, "ports"));
+	}
+	table_print(&t);
+	table_free(&t);
+}
+
+/* Keys render_sg() shows in its own words; others are printed as sent. */
+static const char *const sg_keys[] = { "name", "ports", "rules", NULL };
+
+/* A security group (sg show, sg add): its ports, then its rules in a table. */
+static void
+render_sg(json_t *g)
+{
+	json_t *rules = json_object_get(g, "rules");
+	json_t *ports = json_object_get(g, "ports");
+	struct table t;
+	char buf[64];
+	const char *k;
+	size_t i;
+	json_t *rule, *v;
+
+	kv("name", "%s", fmt_scalar(json_object_get(g, "name"), -1, buf, sizeof(buf)));
+	if (json_array_size(ports) > 0)
+		kv_words("ports", ports);
+	else
+		kv("ports", "-");
+	json_object_foreach(g, k, v)
+		if (!key_in(k, sg_keys))
+			kv_json(k, v);
+	kv("rules", "%zu", json_array_size(rules));
+	if (json_array_size(rules) == 0)
+		return;
+
+	/* REMOTE: a prefix, "group SG" for a remote group, "-" for anyone. */
+	table_init(&t, "rlllll", "ID", "DIRECTION", "FAMILY", "PROTO", "PORTS",
+		   "REMOTE");
+	json_array_foreach(rules, i, rule) {
+		json_t *group = json_object_get(rule, "remote_group");
+
+		table_json(&t, json_object_get(rule, "id"), -1);
+		table_json(&t, json_object_get(rule, "direction"), -1);
+		table_cell(&t, "%s", json_is_true(json_object_get(rule, "ipv6")) ?
+			   "IPv6" : "IPv4");
+		table_json(&t, json_object_get(rule, "proto"), -1);
+		table_json(&t, json_object_get(rule, "ports"), -1);
+		if (json_is_string(group))
+			table_cell(&t, "group %s", json_string_value(group));
+		else
+			table_json(&t, json_object_get(rule, "remote"), -1);
+	}
+	fputc('\n', stdout);
+	table_print(&t);
+	table_free(&t);
+}
+
+/* The ids of the rules just added, one per line (for $(...) in scripts). */
+static void
+render_rule_ids(json_t *r)
+{
+	char buf[64];
+	size_t i;
+	json_t *id;
+
+	json_array_foreach(json_object_get(r, "ids"), i, id)
+		printf("%s\n", fmt_scalar(id, -1, buf, sizeof(buf)));
+}
+
+/* "ADDR:PORT" ("[ADDR]:PORT" for IPv6) into 'buf'; ADDR alone without a port. */
+static const char *
+fmt_endpoint(json_t *addr, json_t *port, char *buf, size_t size)
+{
+	char abuf[64], pbuf[32];
+	const char *a = fmt_scalar(addr, -1, abuf, sizeof(abuf));
+
+	if (port == NULL || json_is_null(port))
+		snprintf(buf, size, "%s", a);
+	else
+		snprintf(buf, size, strchr(a, ':') != NULL ? "[%s]:%s" : "%s:%s", a,
+			 fmt_scalar(port, -1, pbuf, sizeof(pbuf)));
+	return buf;
+}
+
+static void
+render_ct_list(json_t *r)
+{
+	json_t *conns = json_object_get(r, "connections");
+	struct table t;
+	char buf[128];
+	size_t i;
+	json_t *c;
+
+	table_init(&t, "llrlllr", "NETWORK", "PROTO", "SOURCE", "", "DESTINATION",
+		   "STATE", "EXPIRES");
+	json_array_foreach(conns, i, c) {
+		json_t *exp = json_object_get(c, "expires_ms");
+
+		table_json(&t, json_object_get(c, "network"), -1);
+		table_json(&t, json_object_get(c, "proto"), -1);
+		table_cell(&t, "%s", fmt_endpoint(json_object_get(c, "src"),
+						  json_object_get(c, "sport"), buf, sizeof(buf)));
+		table_cell(&t, "->");
+		table_cell(&t, "%s", fmt_endpoint(json_object_get(c, "dst"),
+						  json_object_get(c, "dport"), buf, sizeof(buf)));
+		table_json(&t, json_object_get(c, "state"), -1);
+		/* Seconds, or H:MM:SS from a minute on (TCP lasts days). */
+		if (json_is_number(exp) && json_number_value(exp) < 60000)
+			table_cell(&t, "%.1fs", json_number_value(exp) / 1000.0);
+		else if (json_is_number(exp))
+			table_cell(&t, "%s", fmt_hms((long)(json_number_value(exp) / 1000),
+						     buf, sizeof(buf)));
+		else
+			table_json(&t, exp, -1);
+	}
+	table_print(&t);
+	table_free(&t);
+	if (json_is_true(json_object_get(r, "truncated")))
+		printf("(only the first %zu connections: the table holds more; "
+		       "'xvioctl ct count' says how many)\n", json_array_size(conns));
+}
+
 /* -------------------------------------------------------------------------
  * Command handlers.
  */
@@ -1259,16 +1512,114 @@ cmd_config(struct cli *cli)
 	return run(cli, "config", xjson(json_object()), print_json);
 }
 
+/* Arguments of a command with one optional word: {} or {key: word}. */
+static json_t *
+optional_arg(const struct cli *cli, const char *key)
+{
+	if (cli->n_args == 0)
+		return xjson(json_object());
+	return xjson(json_pack("{s:s}", key, cli->args[0]));
+}
+
+/* The arguments of the commands that take one name. */
+static json_t *
+name_arg(const struct cli *cli)
+{
+	return xjson(json_pack("{s:s}", "name", cli->args[0]));
+}
+
+/* A number of at most 9 digits, nothing else ("+1", " 1", "1x" are not). */
+static bool
+parse_small_uint(const char *s, long *out)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 9 || strspn(s, "0123456789") != len)
+		return false;
+	*out = strtol(s, NULL, 10);
+	return true;
+}
+
+/* An option given as on|off; a bare flag (no value) is on. 1, 0, or -1 if neither. */
+static int
+parse_onoff(const char *v)
+{
+	if (v == NULL || strcmp(v, "on") == 0)
+		return 1;
+	if (strcmp(v, "off") == 0)
+		return 0;
+	return -1;
+}
+
+/* An option that becomes an argument of the request. */
+struct opt_arg {
+	int oi;			/* OI_* */
+	const char *key;	/* the argument's name in doc/api.md */
+	bool onoff;		/* on|off (or a bare flag) as a bool; else the value as a string */
+};
+
+/* What a port's place in a network is made of: port add and port set. */
+static const struct opt_arg port_net_opts[] = {
+	{ OI_NETWORK, "network", false },
+	{ OI_MAC, "mac", false },
+	{ OI_IP, "ip", false },
+	{ OI_SG, "sg", false },
+	{ OI_PORT_SECURITY, "port_security", true },
+	{ OI_UPLINK, "uplink", true },
+};
+
+static const struct opt_arg rule_opts[] = {
+	{ OI_PROTO, "proto", false },
+	{ OI_PORTS, "ports", false },
+	{ OI_REMOTE, "remote", false },
+	{ OI_REMOTE_GROUP, "remote_group", false },
+	{ OI_IPV6, "ipv6", true },
+};
+
+/*
+ * Set in 'args' the arguments of the options in 'map' that were given.
+ * Values go as typed (addresses, prefixes, protocols are the daemon's to
+ * judge), except on|off which must be one of those. Returns XC_OK, or the
+ * usage error; 'args' is the caller's either way.
+ */
+static int
+opts_to_args(const struct cli *cli, json_t *args, const struct opt_arg *map,
+	     size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *v = cli->val[map[i].oi];
+		int b;
+
+		if (!(cli->opts & OPT(map[i].oi)))
+			continue;
+		if (!map[i].onoff) {
+			json_object_set_new(args, map[i].key, xjson(json_string(v)));
+			continue;
+		}
+		b = parse_onoff(v);
+		if (b < 0)
+			return usage_error(cli, "%s takes on or off, not '%s'",
+					   opt_specs[map[i].oi].name, v);
+		json_object_set_new(args, map[i].key, json_boolean(b));
+	}
+	return XC_OK;
+}
+
+#define N_OPT_ARGS(map) (sizeof(map) / sizeof((map)[0]))
+
 static int
 cmd_port_add(struct cli *cli)
 {
 	const char *name = cli->args[0], *type = cli->args[1];
 	const char *where = cli->args[2];
 	json_t *args;
+	int rc;
 
 	args = xjson(json_pack("{s:s, s:s}", "name", name, "type", type));
 	if (cli->opts & OPT_QUEUES) {
-		const char *q = cli->queues;
+		const char *q = cli->val[OI_QUEUES];
 		long n = strtol(q, NULL, 10);
 
 		/* Digits only: strtol alone would accept " 2", "+2" and "2x". */
@@ -1317,14 +1668,35 @@ cmd_port_add(struct cli *cli)
 		json_decref(args);
 		return usage_error(cli, "unknown port type '%s' (vhost or eth)", type);
 	}
+	rc = opts_to_args(cli, args, port_net_opts, N_OPT_ARGS(port_net_opts));
+	if (rc != XC_OK) {
+		json_decref(args);
+		return rc;
+	}
 	return run(cli, "port.add", args, render_port);
+}
+
+static int
+cmd_port_set(struct cli *cli)
+{
+	json_t *args;
+	int rc;
+
+	if (!(cli->opts & OPTS_PORT_NET))
+		return usage_error(cli, "'port set' needs something to set: --network, --mac, --ip, --sg, --port-security or --uplink");
+	args = xjson(json_pack("{s:s}", "name", cli->args[0]));
+	rc = opts_to_args(cli, args, port_net_opts, N_OPT_ARGS(port_net_opts));
+	if (rc != XC_OK) {
+		json_decref(args);
+		return rc;
+	}
+	return run(cli, "port.set", args, render_port);
 }
 
 static int
 cmd_port_del(struct cli *cli)
 {
-	return run(cli, "port.del", xjson(json_pack("{s:s}", "name", cli->args[0])),
-		   NULL);
+	return run(cli, "port.del", name_arg(cli), NULL);
 }
 
 static int
@@ -1336,8 +1708,7 @@ cmd_port_list(struct cli *cli)
 static int
 cmd_port_show(struct cli *cli)
 {
-	return run(cli, "port.show", xjson(json_pack("{s:s}", "name", cli->args[0])),
-		   render_port);
+	return run(cli, "port.show", name_arg(cli), render_port);
 }
 
 static int
@@ -1360,24 +1731,108 @@ cmd_relay_list(struct cli *cli)
 	return run(cli, "relay.list", xjson(json_object()), render_relay_list);
 }
 
-static json_t *
-port_filter(const struct cli *cli)
-{
-	if (cli->n_args == 0)
-		return xjson(json_object());
-	return xjson(json_pack("{s:s}", "port", cli->args[0]));
-}
-
 static int
 cmd_stats(struct cli *cli)
 {
-	return run(cli, "stats", port_filter(cli), render_stats);
+	return run(cli, "stats", optional_arg(cli, "port"), render_stats);
 }
 
 static int
 cmd_stats_clear(struct cli *cli)
 {
-	return run(cli, "stats.clear", port_filter(cli), NULL);
+	return run(cli, "stats.clear", optional_arg(cli, "port"), NULL);
+}
+
+static int
+cmd_network_add(struct cli *cli)
+{
+	return run(cli, "network.add", name_arg(cli), render_kv);
+}
+
+static int
+cmd_network_del(struct cli *cli)
+{
+	return run(cli, "network.del", name_arg(cli), NULL);
+}
+
+static int
+cmd_network_list(struct cli *cli)
+{
+	return run(cli, "network.list", xjson(json_object()), render_network_list);
+}
+
+static int
+cmd_sg_add(struct cli *cli)
+{
+	return run(cli, "sg.add", name_arg(cli), render_sg);
+}
+
+static int
+cmd_sg_del(struct cli *cli)
+{
+	return run(cli, "sg.del", name_arg(cli), NULL);
+}
+
+static int
+cmd_sg_list(struct cli *cli)
+{
+	return run(cli, "sg.list", xjson(json_object()), render_sg_list);
+}
+
+static int
+cmd_sg_show(struct cli *cli)
+{
+	return run(cli, "sg.show", name_arg(cli), render_sg);
+}
+
+static int
+cmd_sg_rule_add(struct cli *cli)
+{
+	const char *dir = cli->args[1];
+	json_t *args;
+	int rc;
+
+	if (strcmp(dir, "ingress") != 0 && strcmp(dir, "egress") != 0)
+		return usage_error(cli, "the direction is ingress or egress, not '%s'", dir);
+	if ((cli->opts & OPT(OI_REMOTE)) && (cli->opts & OPT(OI_REMOTE_GROUP)))
+		return usage_error(cli, "a rule has --remote or --remote-group, not both");
+	args = xjson(json_pack("{s:s, s:s}", "sg", cli->args[0], "direction", dir));
+	rc = opts_to_args(cli, args, rule_opts, N_OPT_ARGS(rule_opts));
+	if (rc != XC_OK) {
+		json_decref(args);
+		return rc;
+	}
+	return run(cli, "sg.rule.add", args, render_rule_ids);
+}
+
+static int
+cmd_sg_rule_del(struct cli *cli)
+{
+	long id;
+
+	if (!parse_small_uint(cli->args[1], &id))
+		return usage_error(cli, "RULE_ID must be a rule number, not '%s'",
+				   cli->args[1]);
+	return run(cli, "sg.rule.del", xjson(json_pack("{s:s, s:I}", "sg", cli->args[0],
+						       "id", (json_int_t)id)), NULL);
+}
+
+static int
+cmd_ct_list(struct cli *cli)
+{
+	return run(cli, "ct.list", optional_arg(cli, "network"), render_ct_list);
+}
+
+static int
+cmd_ct_count(struct cli *cli)
+{
+	return run(cli, "ct.count", optional_arg(cli, "network"), render_kv);
+}
+
+static int
+cmd_ct_flush(struct cli *cli)
+{
+	return run(cli, "ct.flush", optional_arg(cli, "network"), render_kv);
 }
 
 /*
@@ -1417,18 +1872,6 @@ cmd_call(struct cli *cli)
 	json_decref(reply);
 	free(line);
 	return rc;
-}
-
-/* A number of at most 9 digits, nothing else ("+1", " 1", "1x" are not). */
-static bool
-parse_small_uint(const char *s, long *out)
-{
-	size_t len = strlen(s);
-
-	if (len == 0 || len > 9 || strspn(s, "0123456789") != len)
-		return false;
-	*out = strtol(s, NULL, 10);
-	return true;
 }
 
 static int
@@ -1790,7 +2233,7 @@ cmd_top(struct cli *cli)
 	if (cli->json)
 		return usage_error(cli, "top draws tables only; for JSON use 'xvioctl --json stats'");
 	if (cli->opts & OPT_INTERVAL) {
-		const char *v = cli->interval;
+		const char *v = cli->val[OI_INTERVAL];
 		char *end;
 
 		errno = 0;
@@ -1801,9 +2244,9 @@ cmd_top(struct cli *cli)
 					   TOP_INTERVAL_MIN, TOP_INTERVAL_MAX, v);
 	}
 	if ((cli->opts & OPT_COUNT) &&
-	    (!parse_small_uint(cli->count, &count) || count < 1))
+	    (!parse_small_uint(cli->val[OI_COUNT], &count) || count < 1))
 		return usage_error(cli, "--count must be a number of frames from 1, not '%s'",
-				   cli->count);
+				   cli->val[OI_COUNT]);
 
 	/* No SA_RESTART: a signal must cut short the sleep and any request. */
 	sigemptyset(&sa.sa_mask);
@@ -1883,11 +2326,20 @@ static const struct command commands[] = {
 	  "Show this usage and the daemon's own command list." },
 	{ "config", 0, 0, 0, cmd_config, "config",
 	  "Print the current ports and relays as a file for 'xvio --config'." },
-	{ "port add", 3, 3, OPT_CLIENT | OPT_QUEUES, cmd_port_add,
+	{ "port add", 3, 3, OPT_CLIENT | OPT_QUEUES | OPTS_PORT_NET, cmd_port_add,
 	  "port add NAME vhost PATH [--client] [--queues N]\n"
-	  "port add NAME eth DEVARGS [--queues N]",
+	  "port add NAME eth DEVARGS [--queues N]\n"
+	  "port add NAME vhost PATH --network NET --mac MAC --ip ADDR[,ADDR...] [--sg SG,..] [--port-security on|off]\n"
+	  "port add NAME eth DEVARGS --network NET --uplink",
 	  "Add a vhost-user port (xvio creates PATH, or connects to it with --client)\n"
-	  "or a DPDK ethdev port (PCI address or vdev); N queue pairs, 1-16." },
+	  "or a DPDK ethdev port (PCI address or vdev); N queue pairs, 1-16.\n"
+	  "With --network (which --client and --queues may join), the port is in\n"
+	  "virtual network NET: a VM port with its MAC, addresses (ADDR[/PLEN]) and\n"
+	  "security groups (port security on by default), or an uplink." },
+	{ "port set", 1, 1, OPTS_PORT_NET, cmd_port_set,
+	  "port set NAME [--network NET] [--mac MAC] [--ip ADDR,..] [--sg SG[,SG...]] [--port-security on|off] [--uplink on|off]",
+	  "Change a port's network settings; --network '' leaves the network,\n"
+	  "--sg '' removes every security group." },
 	{ "port del", 1, 1, 0, cmd_port_del, "port del NAME",
 	  "Remove a port and the relay it is in." },
 	{ "port list", 0, 0, 0, cmd_port_list, "port list",
@@ -1903,6 +2355,34 @@ static const struct command commands[] = {
 	  "Remove the relay between A and B." },
 	{ "relay list", 0, 0, 0, cmd_relay_list, "relay list",
 	  "List the relays." },
+	{ "network add", 1, 1, 0, cmd_network_add, "network add NET",
+	  "Create virtual network NET (xvio gives it a conntrack zone)." },
+	{ "network del", 1, 1, 0, cmd_network_del, "network del NET",
+	  "Remove network NET; it must have no ports." },
+	{ "network list", 0, 0, 0, cmd_network_list, "network list",
+	  "List the networks with their zones and ports." },
+	{ "sg add", 1, 1, 0, cmd_sg_add, "sg add SG",
+	  "Create security group SG, with the default rules (egress to anywhere)." },
+	{ "sg del", 1, 1, 0, cmd_sg_del, "sg del SG",
+	  "Remove security group SG; no port or rule may use it." },
+	{ "sg list", 0, 0, 0, cmd_sg_list, "sg list",
+	  "List the security groups." },
+	{ "sg show", 1, 1, 0, cmd_sg_show, "sg show SG",
+	  "Show a security group's rules and ports." },
+	{ "sg rule add", 2, 2, OPTS_RULE, cmd_sg_rule_add,
+	  "sg rule add SG ingress|egress [--proto P] [--ports LO[-HI]] [--remote PREFIX|--remote-group SG] [--ipv6]",
+	  "Add an allow rule to SG and print its id. P: any (default), tcp, udp, icmp,\n"
+	  "icmpv6 or 0-255; ports are tcp/udp destination ports, or ICMP types;\n"
+	  "the remote end is a prefix or the ports of a group (default: any);\n"
+	  "--ipv6 for an IPv6 rule." },
+	{ "sg rule del", 2, 2, 0, cmd_sg_rule_del, "sg rule del SG RULE_ID",
+	  "Remove rule RULE_ID from SG." },
+	{ "ct list", 0, 1, 0, cmd_ct_list, "ct list [NET]",
+	  "List the tracked connections, of every network or of NET." },
+	{ "ct count", 0, 1, 0, cmd_ct_count, "ct count [NET]",
+	  "Count the tracked connections, and show the table's capacity." },
+	{ "ct flush", 0, 1, 0, cmd_ct_flush, "ct flush [NET]",
+	  "Forget the tracked connections, of every network or of NET." },
 	{ "stats clear", 0, 1, 0, cmd_stats_clear, "stats clear [PORT]",
 	  "Zero the counters of all ports, or of PORT." },
 	{ "stats", 0, 1, 0, cmd_stats, "stats [PORT]",
@@ -1946,9 +2426,12 @@ print_usage(FILE *f)
  * Command line.
  */
 
-/* Number of positional words 'c' consumes from 'pos', or 0 if no match. */
+/*
+ * How many of the leading positional words 'pos' match the words of 'c', in
+ * order; *all is set when they are all of them (the command is named).
+ */
 static int
-match_words(const struct command *c, char **pos, int n_pos)
+match_prefix(const struct command *c, char **pos, int n_pos, bool *all)
 {
 	const char *w = c->words;
 	int n = 0;
@@ -1957,14 +2440,27 @@ match_words(const struct command *c, char **pos, int n_pos)
 		size_t len = strcspn(w, " ");
 
 		if (n >= n_pos || strlen(pos[n]) != len ||
-		    strncmp(pos[n], w, len) != 0)
-			return 0;
+		    strncmp(pos[n], w, len) != 0) {
+			*all = false;
+			return n;
+		}
 		n++;
 		w += len;
 		if (*w == ' ')
 			w++;
 	}
+	*all = true;
 	return n;
+}
+
+/* Number of positional words 'c' consumes from 'pos', or 0 if no match. */
+static int
+match_words(const struct command *c, char **pos, int n_pos)
+{
+	bool all;
+	int n = match_prefix(c, pos, n_pos, &all);
+
+	return all ? n : 0;
 }
 
 /*
@@ -2017,6 +2513,23 @@ opt_is(const char *arg, const char *name)
 }
 
 /*
+ * The index in opt_specs[] of the command option 'arg' ("--opt", or
+ * "--opt=V" for those that take a value), or -1.
+ */
+static int
+command_opt(const char *arg)
+{
+	int o;
+
+	for (o = 0; o < N_OPTS; o++) {
+		if (opt_specs[o].kind == OK_FLAG ? strcmp(arg, opt_specs[o].name) == 0 :
+		    opt_is(arg, opt_specs[o].name))
+			return o;
+	}
+	return -1;
+}
+
+/*
  * Split argv into options and positional words. Options are recognised
  * anywhere before "--" so they can follow the command
  * ("port add vm1 vhost /x.sock --client"); which command may take which
@@ -2029,7 +2542,7 @@ parse_argv(struct cli *cli, int argc, char **argv, char **pos, int *n_pos,
 {
 	bool only_pos = false;
 	const char *v;
-	int i;
+	int i, o;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -2057,32 +2570,27 @@ parse_argv(struct cli *cli, int argc, char **argv, char **pos, int *n_pos,
 			    !(cli->timeout_s >= 0 && cli->timeout_s <= XVIOCTL_TIMEOUT_MAX))
 				return usage_error(NULL, "--timeout needs seconds from 0 (never) to %.0f, not '%s'",
 						   XVIOCTL_TIMEOUT_MAX, v);
-		} else if (opt_is(a, "--queues")) {
-			v = opt_value(argc, argv, &i, "--queues");
-			if (v == NULL)
-				return XC_USAGE;
-			cli->queues = v;
-			cli->opts |= OPT_QUEUES;
-		} else if (opt_is(a, "--interval")) {
-			v = opt_value(argc, argv, &i, "--interval");
-			if (v == NULL)
-				return XC_USAGE;
-			cli->interval = v;
-			cli->opts |= OPT_INTERVAL;
-		} else if (opt_is(a, "--count")) {
-			v = opt_value(argc, argv, &i, "--count");
-			if (v == NULL)
-				return XC_USAGE;
-			cli->count = v;
-			cli->opts |= OPT_COUNT;
 		} else if (strcmp(a, "--json") == 0) {
 			cli->json = true;
-		} else if (strcmp(a, "--client") == 0) {
-			cli->opts |= OPT_CLIENT;
 		} else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			cli->help = true;
 		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
 			*version = true;
+		} else if ((o = command_opt(a)) >= 0) {
+			v = NULL;
+			if (opt_specs[o].kind == OK_VALUE) {
+				v = opt_value(argc, argv, &i, opt_specs[o].name);
+				if (v == NULL)
+					return XC_USAGE;
+			} else if (strchr(a, '=') != NULL) {
+				v = strchr(a, '=') + 1;
+			} else if (opt_specs[o].kind == OK_FLAG_ONOFF && i + 1 < argc &&
+				   (strcmp(argv[i + 1], "on") == 0 ||
+				    strcmp(argv[i + 1], "off") == 0)) {
+				v = argv[++i];
+			}
+			cli->val[o] = v;
+			cli->opts |= OPT(o);
 		} else {
 			return usage_error(NULL, "unknown option '%s'", a);
 		}
@@ -2137,11 +2645,25 @@ main(int argc, char **argv)
 	if (cli.cmd == NULL && cli.help && group_usage(stdout, pos[0]) == 0)
 		goto out;
 	if (cli.cmd == NULL) {
-		if (n_pos == 1)
-			fprintf(stderr, "xvioctl: %s '%s'\n", group_usage(NULL, pos[0]) == 0 ?
-				"incomplete command" : "unknown command", pos[0]);
-		else
-			fprintf(stderr, "xvioctl: unknown command '%s %s'\n", pos[0], pos[1]);
+		/*
+		 * The words that name no command: all of them when they begin
+		 * one ("sg rule"), else up to the first that fits nothing.
+		 */
+		int known = 0, n;
+
+		for (k = 0; k < n_commands; k++) {
+			bool all;
+
+			n = match_prefix(&commands[k], pos, n_pos, &all);
+			if (n > known)
+				known = n;
+		}
+		n = known < n_pos ? known + 1 : known;
+		fprintf(stderr, "xvioctl: %s '", known == n_pos ?
+			"incomplete command" : "unknown command");
+		for (i = 0; i < n; i++)
+			fprintf(stderr, "%s%s", i > 0 ? " " : "", pos[i]);
+		fputs("'\n", stderr);
 		if (group_usage(stderr, pos[0]) < 0)
 			fputs("Try 'xvioctl --help' for the list of commands.\n", stderr);
 		rc = XC_USAGE;
@@ -2169,7 +2691,7 @@ main(int argc, char **argv)
 		unsigned int extra = cli.opts & ~cli.cmd->opts;
 
 		rc = usage_error(&cli, "'%s' does not take %s", cli.cmd->words,
-				 opt_names[__builtin_ctz(extra)]);
+				 opt_specs[__builtin_ctz(extra)].name);
 		goto out;
 	}
 	/* JSON strings must be UTF-8; catching it here keeps handlers simple. */
@@ -2178,6 +2700,16 @@ main(int argc, char **argv)
 
 		if (s == NULL) {
 			rc = usage_error(&cli, "argument %d is not valid UTF-8", i + 1);
+			goto out;
+		}
+		json_decref(s);
+	}
+	for (i = 0; i < N_OPTS; i++) {
+		json_t *s = cli.val[i] != NULL ? json_string(cli.val[i]) : json_null();
+
+		if (s == NULL) {
+			rc = usage_error(&cli, "the value of %s is not valid UTF-8",
+					 opt_specs[i].name);
 			goto out;
 		}
 		json_decref(s);
