@@ -26,6 +26,8 @@
 
 #include "cmd.h"
 #include "config.h"
+#include "ct.h"
+#include "net.h"
 #include "plan.h"
 #include "port.h"
 #include "server.h"
@@ -70,6 +72,7 @@ usage(FILE *f)
 		"                     0: always busy-poll)\n"
 		"  --wake-us N        longest sleep when a queue has no interrupts (default 500)\n"
 		"  --no-rebalance     never move queues between workers by measured load\n"
+		"  --ct-capacity N    tracked connections in network mode (default 262144)\n"
 		"  --log-level L      DPDK log level, e.g. debug or xvio.port:debug\n"
 		"  -V, --version      print the version\n"
 		"  -h, --help         this help\n");
@@ -130,7 +133,7 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_CTL = 256, O_CTL_GROUP, O_CONFIG, O_WORKERS, O_LCORES,
-	       O_MAIN, O_NO_HUGE, O_MEM, O_HOLD, O_LOG, O_IDLE, O_WAKE, O_NO_REBALANCE };
+	       O_MAIN, O_NO_HUGE, O_MEM, O_HOLD, O_LOG, O_IDLE, O_WAKE, O_NO_REBALANCE, O_CT_CAP };
 	static const struct option longopts[] = {
 		{ "ctl", required_argument, NULL, O_CTL },
 		{ "ctl-group", required_argument, NULL, O_CTL_GROUP },
@@ -144,6 +147,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "idle-us", required_argument, NULL, O_IDLE },
 		{ "wake-us", required_argument, NULL, O_WAKE },
 		{ "no-rebalance", no_argument, NULL, O_NO_REBALANCE },
+		{ "ct-capacity", required_argument, NULL, O_CT_CAP },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -218,6 +222,15 @@ parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_NO_REBALANCE:
 			xv_sched_conf.rebalance = false;
+			break;
+		case O_CT_CAP:
+			if (parse_uint(optarg, XV_CT_CAPACITY_MIN, XV_CT_CAPACITY_MAX,
+				       &v)) {
+				fprintf(stderr, "xvio: --ct-capacity must be %u-%u\n",
+					XV_CT_CAPACITY_MIN, XV_CT_CAPACITY_MAX);
+				return -1;
+			}
+			xv_net_ct_capacity = v;
 			break;
 		case O_LOG:
 			o->log_level = optarg;
@@ -480,6 +493,7 @@ out_workers:
 	xv_workers_stop();
 	xv_port_fini();
 	xv_plan_fini();
+	xv_net_fini();
 	xv_workers_fini();
 	xv_mbuf_fini();
 out_eal:

@@ -27,6 +27,58 @@ static const struct xv_arg_spec port_add_args[] = {
 	{ "client", XV_ARG_BOOL, false, 0, 0, "vhost: connect to QEMU's server socket" },
 	{ "devargs", XV_ARG_STRING, false, 0, 0, "eth: DPDK device arguments" },
 	{ "queues", XV_ARG_INT, false, 1, 16, "queue pairs" },
+	{ "network", XV_ARG_STRING, false, 0, 0, "join this network" },
+	{ "mac", XV_ARG_STRING, false, 0, 0, "the VM's MAC (network mode)" },
+	{ "ip", XV_ARG_STRING, false, 0, 0, "the VM's addresses or prefixes, ADDR[/PLEN],..." },
+	{ "uplink", XV_ARG_BOOL, false, 0, 0, "carries the network's non-local traffic" },
+	{ "port_security", XV_ARG_BOOL, false, 0, 0, "anti-spoofing and security groups (default: on with a MAC)" },
+	{ "sg", XV_ARG_STRING, false, 0, 0, "security groups, SG,SG..." },
+	{ NULL },
+};
+
+static const struct xv_arg_spec port_set_args[] = {
+	{ "name", XV_ARG_STRING, true, 0, 0, "port name" },
+	{ "network", XV_ARG_STRING, false, 0, 0, "join this network (\"\": leave)" },
+	{ "mac", XV_ARG_STRING, false, 0, 0, "the VM's MAC (\"\": none)" },
+	{ "ip", XV_ARG_STRING, false, 0, 0, "the VM's addresses or prefixes, ADDR[/PLEN],..." },
+	{ "uplink", XV_ARG_BOOL, false, 0, 0, "carries the network's non-local traffic" },
+	{ "port_security", XV_ARG_BOOL, false, 0, 0, "anti-spoofing and security groups" },
+	{ "sg", XV_ARG_STRING, false, 0, 0, "security groups, SG,SG... (\"\": none)" },
+	{ NULL },
+};
+
+static const struct xv_arg_spec net_name_arg[] = {
+	{ "name", XV_ARG_STRING, true, 0, 0, "network or group name" },
+	{ NULL },
+};
+
+static const struct xv_arg_spec rule_add_args[] = {
+	{ "sg", XV_ARG_STRING, true, 0, 0, "security group" },
+	{ "direction", XV_ARG_STRING, false, 0, 0, "ingress or egress" },
+	{ "proto", XV_ARG_STRING, false, 0, 0, "any, tcp, udp, icmp, icmpv6, sctp or 0-255" },
+	{ "ports", XV_ARG_STRING, false, 0, 0, "LO or LO-HI (icmp: types)" },
+	{ "remote", XV_ARG_STRING, false, 0, 0, "remote prefix" },
+	{ "remote_group", XV_ARG_STRING, false, 0, 0, "remote security group" },
+	{ "ipv6", XV_ARG_BOOL, false, 0, 0, "IPv6 rule (default IPv4)" },
+	{ "rules", XV_ARG_ARRAY, false, 0, 0, "several rules: objects with the fields above" },
+	{ NULL },
+};
+
+static const struct xv_arg_spec rule_del_args[] = {
+	{ "sg", XV_ARG_STRING, true, 0, 0, "security group" },
+	{ "id", XV_ARG_INT, false, 1, UINT32_MAX, "rule id" },
+	{ "ids", XV_ARG_ARRAY, false, 0, 0, "several rule ids" },
+	{ NULL },
+};
+
+static const struct xv_arg_spec ct_args[] = {
+	{ "network", XV_ARG_STRING, false, 0, 0, "only this network" },
+	{ "limit", XV_ARG_INT, false, 1, 1000000, "list at most this many (default 1000)" },
+	{ NULL },
+};
+
+static const struct xv_arg_spec ct_net_arg[] = {
+	{ "network", XV_ARG_STRING, false, 0, 0, "only this network" },
 	{ NULL },
 };
 
@@ -63,6 +115,19 @@ static const struct xv_cmd commands[] = {
 	{ "port.list", xv_cmd_port_list, no_args, "list ports" },
 	{ "port.show", xv_cmd_port_show, name_arg, "describe a port" },
 	{ "port.pin", xv_cmd_port_pin, pin_args, "poll a port's rx queue on a given worker" },
+	{ "port.set", xv_cmd_port_set, port_set_args, "change a port's network, addresses, groups, port security" },
+	{ "network.add", xv_cmd_network_add, net_name_arg, "add a network" },
+	{ "network.del", xv_cmd_network_del, net_name_arg, "remove a network without ports" },
+	{ "network.list", xv_cmd_network_list, no_args, "list networks and their ports" },
+	{ "sg.add", xv_cmd_sg_add, net_name_arg, "add a security group (allows all egress)" },
+	{ "sg.del", xv_cmd_sg_del, net_name_arg, "remove an unused security group" },
+	{ "sg.list", xv_cmd_sg_list, no_args, "list security groups" },
+	{ "sg.show", xv_cmd_sg_show, net_name_arg, "a security group's rules and ports" },
+	{ "sg.rule.add", xv_cmd_sg_rule_add, rule_add_args, "add rules to a security group (in force on reply)" },
+	{ "sg.rule.del", xv_cmd_sg_rule_del, rule_del_args, "remove rules from a security group" },
+	{ "ct.list", xv_cmd_ct_list, ct_args, "list tracked connections" },
+	{ "ct.count", xv_cmd_ct_count, ct_net_arg, "count tracked connections" },
+	{ "ct.flush", xv_cmd_ct_flush, ct_net_arg, "remove tracked connections" },
 	{ "relay.add", xv_cmd_relay_add, relay_args, "relay two ports both ways" },
 	{ "relay.del", xv_cmd_relay_del, relay_args, "remove a relay" },
 	{ "relay.list", xv_cmd_relay_list, no_args, "list relays" },
@@ -106,7 +171,7 @@ static const char *
 type_name(enum xv_arg_type t)
 {
 	return t == XV_ARG_STRING ? "string" : t == XV_ARG_BOOL ? "bool" :
-								  "int";
+	       t == XV_ARG_INT ? "int" : "array";
 }
 
 static int
@@ -182,6 +247,10 @@ check_args(const struct xv_cmd *cmd, json_t *args, struct xv_reply *reply)
 				return xv_reply_error(reply, XV_ERR_INVALID,
 						      "%s: '%s' must be %" PRId64 "-%" PRId64,
 						      cmd->name, key, a->min, a->max);
+			break;
+		case XV_ARG_ARRAY:
+			if (!json_is_array(v))
+				goto bad_type;
 			break;
 		}
 		continue;

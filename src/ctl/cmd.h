@@ -17,6 +17,7 @@ enum xv_arg_type {
 	XV_ARG_STRING,
 	XV_ARG_BOOL,
 	XV_ARG_INT,
+	XV_ARG_ARRAY,
 };
 
 struct xv_arg_spec {
@@ -85,6 +86,22 @@ int xv_cmd_relay_list(json_t *args, struct xv_reply *reply);
 int xv_cmd_stats(json_t *args, struct xv_reply *reply);
 int xv_cmd_stats_clear(json_t *args, struct xv_reply *reply);
 int xv_cmd_status(json_t *args, struct xv_reply *reply);
+int xv_cmd_port_set(json_t *args, struct xv_reply *reply);
+struct xv_port;
+int xv_cmd_port_net_init(struct xv_port *port, json_t *args,
+			 struct xv_reply *reply);
+int xv_cmd_network_add(json_t *args, struct xv_reply *reply);
+int xv_cmd_network_del(json_t *args, struct xv_reply *reply);
+int xv_cmd_network_list(json_t *args, struct xv_reply *reply);
+int xv_cmd_sg_add(json_t *args, struct xv_reply *reply);
+int xv_cmd_sg_del(json_t *args, struct xv_reply *reply);
+int xv_cmd_sg_list(json_t *args, struct xv_reply *reply);
+int xv_cmd_sg_show(json_t *args, struct xv_reply *reply);
+int xv_cmd_sg_rule_add(json_t *args, struct xv_reply *reply);
+int xv_cmd_sg_rule_del(json_t *args, struct xv_reply *reply);
+int xv_cmd_ct_list(json_t *args, struct xv_reply *reply);
+int xv_cmd_ct_count(json_t *args, struct xv_reply *reply);
+int xv_cmd_ct_flush(json_t *args, struct xv_reply *reply);
 int xv_cmd_config(json_t *args, struct xv_reply *reply);
 
 /* Daemon facts the status command reports (set by main). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "net.h"
 #include "plan.h"
 #include "port.h"
 #include "worker.h"
@@ -60,6 +61,10 @@ xv_cmd_port_add(json_t *args, struct xv_reply *reply)
 	ret = xv_port_create(&conf, &port, err, sizeof(err));
 	if (ret < 0)
 		return xv_reply_error(reply, xv_errno_code(ret), "%s", err);
+	if (xv_cmd_port_net_init(port, args, reply) != 0) {
+		xv_port_destroy(port);
+		return -1;
+	}
 	reply->result = xv_port_describe(port);
 	return 0;
 }
@@ -79,10 +84,22 @@ int
 xv_cmd_port_del(json_t *args, struct xv_reply *reply)
 {
 	struct xv_port *port = find_or_error(args, "name", reply);
+	bool net;
 
 	if (port == NULL)
 		return -1;
+	net = port->net.network != NULL;
 	xv_port_destroy(port);
+	if (net) {
+		char err[256];
+
+		/* Profiles and remote groups lose the port. Cannot fail for
+		 * lack of memory in a way that matters: the old classifier
+		 * stays in force and is only less precise about the gone
+		 * port's addresses. */
+		xv_net_apply(err, sizeof(err), NULL);
+	}
+	reply->result = json_object();
 	return 0;
 }
 
@@ -183,6 +200,13 @@ xv_cmd_relay_add(json_t *args, struct xv_reply *reply)
 		return xv_reply_error(reply, XV_ERR_BUSY,
 				      "port '%s' is already relayed to '%s'",
 				      p->name, p->peer->name);
+	}
+	if (a->net.network != NULL || b->net.network != NULL) {
+		struct xv_port *p = a->net.network ? a : b;
+
+		return xv_reply_error(reply, XV_ERR_BUSY,
+				      "port '%s' is in network '%s'", p->name,
+				      p->net.network->name);
 	}
 	a->peer = b;
 	b->peer = a;

@@ -11,6 +11,7 @@
 #include <rte_memory.h>
 
 #include "cmd.h"
+#include "net.h"
 #include "plan.h"
 #include "port.h"
 #include "worker.h"
@@ -228,6 +229,7 @@ xv_cmd_status(json_t *args, struct xv_reply *reply)
 		"mbufs_in_use", (json_int_t)mt.in_use,
 		"mbuf_bytes", (json_int_t)mt.bytes,
 		"pools", mt.pools);
+	json_object_set_new(reply->result, "net", xv_net_status());
 	json_object_set_new(reply->result, "idle_us",
 			    json_integer(xv_worker_conf.idle_us));
 	json_object_set_new(reply->result, "wake_us",

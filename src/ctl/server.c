@@ -25,6 +25,7 @@
 #include "cmd.h"
 #include "plan.h"
 #include "port.h"
+#include "net.h"
 #include "server.h"
 #include "xv_sched.h"
 #include "xv_log.h"
@@ -381,6 +382,7 @@ xv_server_run(void)
 				if (read(timer_fd, &v, sizeof(v)) > 0) {
 					xv_port_poll_links();
 					xv_sched_tick(timer_interval());
+					xv_net_tick();
 				}
 			} else {
 				struct client *c = evs[i].data.ptr;

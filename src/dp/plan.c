@@ -17,6 +17,7 @@
 
 #include <rte_memory.h>
 
+#include "net.h"
 #include "plan.h"
 #include "port.h"
 #include "xv_sched.h"
@@ -24,9 +25,8 @@
 #include "xv_log.h"
 #include "xv_mbuf.h"
 
-/* The guest rx queue (our tx) that packets from queue 'q' go to. */
-static uint16_t
-vhost_out_queue(const struct xv_port *out, uint16_t q)
+uint16_t
+xv_plan_vhost_txq(const struct xv_port *out, uint16_t q)
 {
 	uint32_t mask = __atomic_load_n(&out->vhost.rx_enabled,
 					__ATOMIC_RELAXED);
@@ -83,13 +83,15 @@ fill_poll(struct xv_poll *poll, struct xv_port *in, uint16_t q, unsigned int w)
 	poll->rxq = &in->rxq[q];
 	poll->pool = in->pool;
 	poll->in_st = &in->wstats[w];
+	poll->worker = w;
+	poll->net = in->net.network != NULL;
 	poll->out = out;
 	if (out == NULL)
 		return;
 	poll->out_uid = out->uid;
 	poll->out_st = &out->wstats[w];
 	if (out->type == XV_PORT_VHOST)
-		poll->out_q = vhost_out_queue(out, q);
+		poll->out_q = xv_plan_vhost_txq(out, q);
 	else
 		poll->out_q = w % out->eth.nb_txq;
 }
@@ -172,6 +174,10 @@ xv_plan_rebuild(void)
 				moves = true;
 		}
 	}
+	/* The network view first: a new port is in it before any worker
+	 * polls the port, and a removed one is out of it before the port is
+	 * freed. */
+	xv_net_refresh();
 	if (moves) {
 		if (build(plans, n_active, total, true) != 0)
 			goto nomem;

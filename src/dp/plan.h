@@ -9,6 +9,7 @@
 #ifndef XV_PLAN_H
 #define XV_PLAN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct xv_port;
@@ -26,6 +27,8 @@ struct xv_poll {
 	uint64_t out_uid;
 	uint16_t in_q;
 	uint16_t out_q;
+	uint16_t worker;             /* the worker whose plan this is */
+	bool net;                    /* 'in' is in a network: switch (net/) */
 };
 
 struct xv_plan {
@@ -40,6 +43,10 @@ struct xv_plan {
  * after the old plans are out of use.
  */
 void xv_plan_rebuild(void);
+
+/* The guest rx queue (our tx queue) of vhost port 'out' that traffic
+ * with hash 'q' (a queue or worker number) goes to. */
+uint16_t xv_plan_vhost_txq(const struct xv_port *out, uint16_t q);
 
 /* Free the published plans (at exit, workers stopped). */
 void xv_plan_fini(void);

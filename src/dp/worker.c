@@ -34,6 +34,7 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include "net.h"
 #include "plan.h"
 #include "port_io.h"
 #include "worker.h"
@@ -127,6 +128,28 @@ flush(struct xv_poll *poll, uint64_t bytes)
 	qs->bytes += bytes;
 }
 
+/* One visit to a queue of a port in a network: the switch (net/) decides
+ * where each packet goes. */
+static __rte_noinline uint16_t
+poll_net(struct xv_poll *poll)
+{
+	struct rte_mbuf *pkts[XV_BURST_MAX];
+	struct xv_qstats *qs;
+	uint16_t n;
+
+	/* Held for the relay this port was in. */
+	if (unlikely(poll->rxq->n_hold != 0))
+		drop_held(poll, poll->in_st, XV_DROP_PORT_REMOVED);
+	n = xv_port_rx(poll->in, poll->in_q, poll->pool, pkts, XV_BURST_MAX);
+	if (n == 0)
+		return 0;
+	qs = &poll->in_st->rx[poll->in_q];
+	qs->packets += n;
+	qs->bytes += bytes_of(pkts, n);
+	xv_net_input(poll->worker, poll, pkts, n);
+	return n;
+}
+
 /* One visit to one rx queue. Returns the packets received. */
 static __rte_always_inline uint16_t
 poll_one(struct xv_poll *poll)
@@ -136,6 +159,8 @@ poll_one(struct xv_poll *poll)
 	uint64_t bytes;
 	uint16_t n, held;
 
+	if (poll->net)
+		return poll_net(poll);
 	if (unlikely(rxq->n_hold != 0)) {
 		/* Held for a destination the plan no longer has. */
 		if (unlikely(rxq->hold_dest != poll->out_uid)) {
@@ -476,6 +501,12 @@ xv_worker_synchronize(void)
 	for (i = 0; i < xv_n_workers; i++)
 		wake(&xv_workers[i]);
 	rte_rcu_qsbr_check(qsbr, token, true);
+}
+
+struct rte_rcu_qsbr *
+xv_worker_qsbr(void)
+{
+	return qsbr;
 }
 
 struct xv_plan *

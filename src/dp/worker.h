@@ -57,6 +57,9 @@ void xv_workers_fini(void);
 /* Wait until every worker has passed a quiescent point (any thread).
  * Sleeping workers are woken for it. */
 void xv_worker_synchronize(void);
+/* The workers' QSBR variable (for modules with their own deferred frees,
+ * like conntrack), or NULL before xv_workers_start. */
+struct rte_rcu_qsbr *xv_worker_qsbr(void);
 /* Publish 'plan' for worker 'w'; returns the old plan (free it after
  * xv_worker_synchronize). */
 struct xv_plan *xv_worker_publish(struct xv_worker *w, struct xv_plan *plan);

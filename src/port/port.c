@@ -24,6 +24,9 @@ pthread_mutex_t xv_port_lock = PTHREAD_MUTEX_INITIALIZER;
 uint64_t xv_port_gone_drops[XV_DROP_MAX];
 
 static uint64_t next_uid = 1;
+/* Which slots are taken (a slot is a stable small index for the
+ * datapath's per-port tables). */
+static bool slot_used[XV_MAX_PORTS];
 static int event_fd = -1;
 
 int
@@ -175,6 +178,8 @@ xv_port_create(const struct xv_port_conf *conf, struct xv_port **portp,
 	snprintf(port->name, sizeof(port->name), "%s", conf->name);
 	port->type = conf->type;
 	port->uid = next_uid++;
+	for (port->slot = 0; slot_used[port->slot]; port->slot++)
+		;
 
 	ret = xv_port_ops(port)->open(port, conf, err, errlen);
 	if (ret < 0) {
@@ -182,6 +187,7 @@ xv_port_create(const struct xv_port_conf *conf, struct xv_port **portp,
 		return ret;
 	}
 
+	slot_used[port->slot] = true;
 	pthread_mutex_lock(&xv_port_lock);
 	xv_ports[xv_n_ports++] = port;
 	pthread_mutex_unlock(&xv_port_lock);
@@ -204,6 +210,7 @@ xv_port_destroy(struct xv_port *port)
 		port->peer->peer = NULL;
 		port->peer = NULL;
 	}
+	xv_port_net_clear(port);
 	pthread_mutex_lock(&xv_port_lock);
 	for (i = 0; i < xv_n_ports; i++) {
 		if (xv_ports[i] == port) {
@@ -232,6 +239,7 @@ xv_port_destroy(struct xv_port *port)
 		xv_port_gone_drops[i] += st.drops[i];
 	xv_mbuf_release(port->pool, port->n_reserved);
 	XV_LOG(port, INFO, "port %s removed", port->name);
+	slot_used[port->slot] = false;
 	port_free(port);
 }
 
@@ -298,6 +306,7 @@ xv_port_describe(const struct xv_port *port)
 					 json_null());
 	json_object_set_new(obj, "mbufs_reserved",
 			    json_integer(port->n_reserved));
+	xv_port_net_describe(port, obj);
 	ops->describe(port, obj);
 	return obj;
 }

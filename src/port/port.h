@@ -35,6 +35,7 @@
 
 #include "xv_common.h"
 #include "xv_drop.h"
+#include "net.h"
 
 struct rte_mbuf;
 struct rte_mempool;
@@ -129,8 +130,11 @@ struct xv_port {
 	char name[XV_NAME_MAX + 1];
 	enum xv_port_type type;
 	uint64_t uid;               /* never reused while the daemon runs */
+	uint16_t slot;              /* 0..XV_MAX_PORTS-1, reused after removal */
 	unsigned int queues;        /* configured queue pairs */
 	struct xv_port *peer;       /* relay peer (control thread's view) */
+	struct xv_port_net net;     /* network attributes (net/net.h) */
+	uint16_t net_profile;       /* its classifier profile (net_view.c) */
 	int link_up;                /* atomic */
 
 	struct rte_mempool *pool;   /* where its rx buffers come from */

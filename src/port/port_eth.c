@@ -329,7 +329,7 @@ eth_describe(const struct xv_port *port, json_t *obj)
 	json_object_set_new(obj, "tx_descriptors", json_integer(e->nb_txd));
 	if (rte_eth_macaddr_get(e->port_id, &mac) == 0) {
 		rte_ether_format_addr(buf, sizeof(buf), &mac);
-		json_object_set_new(obj, "mac", json_string(buf));
+		json_object_set_new(obj, "dev_mac", json_string(buf));
 	}
 	json_object_set_new(obj, "numa",
 			    json_integer(rte_eth_dev_socket_id(e->port_id)));

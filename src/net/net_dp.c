@@ -1,0 +1,749 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Switching a burst in a network (workers). Per burst, in stages so each
+ * stage runs over all packets at once (and the table lookups are bulk):
+ *   1. parse and check the source (anti-spoofing) -- per packet;
+ *   2. destination by MAC: one bulk lookup in the view's MAC table;
+ *   3. conntrack: one bulk lookup for packets with a filtered end;
+ *   4. security groups: one classify call for packets that open a
+ *      connection (or are not tracked), egress and ingress keys together;
+ *   5. commit the allowed new connections, group packets by destination
+ *      and send each group with one burst.
+ * Broadcast and multicast go to every other port of the network; the same
+ * mbuf is sent to each (reference counts), since neither vhost nor the PMDs
+ * write into packets they send. No allocation, lock (but in xv_port_tx's
+ * shared-queue case), syscall or log here; every drop is counted under its
+ * reason on the port it concerns.
+ */
+#include <string.h>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_hash.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "acl.h"
+#include "ct.h"
+#include "net.h"
+#include "plan.h"
+#include "port_io.h"
+
+/* Special destinations (besides nport indices). */
+#define DST_DROP 0xffff
+#define DST_FLOOD 0xfffe   /* broadcast, multicast */
+#define DST_UNKNOWN 0xfffd /* unicast to a MAC no port owns */
+
+#define OK XV_DROP_MAX     /* parse result: no drop */
+
+enum l3 { L3_OTHER, L3_ARP, L3_IP };
+
+/* What the stages learn about one packet. */
+struct pinfo {
+	struct xv_ct_pkt ct;    /* the tuple (IP) */
+	struct xv_acl_key keg;  /* egress key: the sender's rules */
+	struct xv_acl_key kin;  /* ingress key: the receiver's rules */
+	uint16_t dst;           /* nport index or DST_* */
+	uint8_t l3;
+	uint8_t exempt;         /* ARP, ND, MLD: not subject to rules */
+	uint8_t frag;           /* an IP fragment */
+	uint8_t l4port;         /* the key's port is meaningful */
+};
+
+/* ---- parsing ---- */
+
+static __rte_always_inline bool
+v4_owned(const struct xv_nport *np, uint32_t a)
+{
+	unsigned int i;
+
+	for (i = 0; i < np->n_v4; i++)
+		if ((a & np->v4_mask[i]) == np->v4[i])
+			return true;
+	return false;
+}
+
+static bool
+v6_owned(const struct xv_nport *np, const uint8_t *a)
+{
+	unsigned int i, bytes, bits;
+
+	if (memcmp(a, np->ll6, 16) == 0)
+		return true;
+	for (i = 0; i < np->n_v6; i++) {
+		bytes = np->v6_plen[i] / 8;
+		bits = np->v6_plen[i] % 8;
+		if (memcmp(a, np->v6[i], bytes) != 0)
+			continue;
+		if (bits != 0 && ((a[bytes] ^ np->v6[i][bytes]) &
+				  (uint8_t)(0xff << (8 - bits))) != 0)
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static const uint8_t v6_zero[16];
+
+/*
+ * L4 header at 'off': ports (or ICMP type/code and echo id) into 'pi'.
+ * For an ICMP error, the tuple of the packet it quotes. Returns a drop
+ * reason or OK.
+ */
+static enum xv_drop_reason
+parse_l4(const struct rte_mbuf *m, uint32_t off, uint32_t end, struct pinfo *pi,
+	 int depth)
+{
+	uint8_t buf[40];
+	const uint8_t *h;
+	uint8_t proto = pi->ct.proto;
+
+	switch (proto) {
+	case IPPROTO_TCP:
+		h = rte_pktmbuf_read(m, off, 20, buf);
+		if (h == NULL || off + 20 > end || (h[12] >> 4) < 5 ||
+		    off + (h[12] >> 4) * 4u > end)
+			return depth ? OK : XV_DROP_MALFORMED;
+		pi->ct.tcp_flags = h[13];
+		goto ports;
+	case IPPROTO_UDP:
+	case XV_ACL_PROTO_SCTP:
+	case XV_ACL_PROTO_DCCP:
+	case XV_ACL_PROTO_UDPLITE:
+		h = rte_pktmbuf_read(m, off, 8, buf);
+		if (h == NULL || off + 8 > end)
+			return depth ? OK : XV_DROP_MALFORMED;
+ports:
+		pi->ct.sport = rte_be_to_cpu_16(*(const rte_be16_t *)h);
+		pi->ct.dport = rte_be_to_cpu_16(*(const rte_be16_t *)(h + 2));
+		pi->l4port = 1;
+		return OK;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if ((proto == IPPROTO_ICMP) == pi->ct.ipv6)
+			return OK; /* ICMP in IPv6 or ICMPv6 in IPv4: no tuple */
+		h = rte_pktmbuf_read(m, off, 8, buf);
+		if (h == NULL || off + 8 > end)
+			return depth ? OK : XV_DROP_MALFORMED;
+		pi->ct.icmp_type = h[0];
+		pi->l4port = 1;
+		pi->ct.sport = pi->ct.dport = 0;
+		if ((pi->ct.ipv6 && (h[0] == 128 || h[0] == 129)) ||
+		    (!pi->ct.ipv6 && (h[0] == 8 || h[0] == 0))) {
+			pi->ct.sport = rte_be_to_cpu_16(*(const rte_be16_t *)(h + 4));
+			return OK;
+		}
+		if (depth == 0 && xv_ct_icmp_is_error(pi->ct.ipv6, h[0])) {
+			/* The quoted packet: its IP header and 8 bytes. */
+			uint32_t q = off + 8;
+
+			if (!pi->ct.ipv6) {
+				const struct rte_ipv4_hdr *ih =
+					rte_pktmbuf_read(m, q, sizeof(*ih), buf);
+				unsigned int ihl;
+
+				if (ih == NULL || (ih->version_ihl >> 4) != 4)
+					return OK; /* nothing to relate: tracked as is */
+				ihl = (ih->version_ihl & 0xf) * 4;
+				memcpy(pi->ct.src, &ih->src_addr, 4);
+				memcpy(pi->ct.dst, &ih->dst_addr, 4);
+				pi->ct.proto = ih->next_proto_id;
+				q += ihl;
+			} else {
+				const struct rte_ipv6_hdr *ih =
+					rte_pktmbuf_read(m, q, sizeof(*ih), buf);
+
+				if (ih == NULL || (ih->vtc_flow & rte_cpu_to_be_32(0xf0000000)) !=
+							  rte_cpu_to_be_32(0x60000000))
+					return OK;
+				memcpy(pi->ct.src, ih->src_addr, 16);
+				memcpy(pi->ct.dst, ih->dst_addr, 16);
+				pi->ct.proto = ih->proto;
+				q += sizeof(*ih);
+			}
+			pi->ct.flags |= XV_CT_PKT_ICMP_ERROR;
+			pi->ct.tcp_flags = 0;
+			pi->ct.icmp_type = 0;
+			/* Quoted L4: best effort (it is often cut short). */
+			parse_l4(m, q, m->pkt_len, pi, 1);
+			/* The rules see the error itself. */
+			pi->ct.icmp_type = h[0];
+			pi->l4port = 1;
+		}
+		return OK;
+	default:
+		return OK;
+	}
+}
+
+/* ICMPv6 neighbor discovery from a port with port security. */
+static enum xv_drop_reason
+check_nd(const struct rte_mbuf *m, uint32_t off, uint32_t end, uint8_t type,
+	 const struct xv_nport *src, const uint8_t *ip_src)
+{
+	uint8_t buf[24], obuf[8];
+	const uint8_t *h, *o;
+	uint32_t p;
+
+	if (type == 134)
+		return XV_DROP_SPOOFED_ND; /* router advertisement from a VM */
+	if (type != 135 && type != 136)
+		return OK; /* RS, redirect... sources were checked */
+	h = rte_pktmbuf_read(m, off, 24, buf);
+	if (h == NULL || off + 24 > end)
+		return XV_DROP_MALFORMED;
+	/* NA: the advertised target must be ours. */
+	if (type == 136 && !v6_owned(src, h + 8))
+		return XV_DROP_SPOOFED_ND;
+	/* Link-layer address options (1: source, 2: target): our MAC. */
+	for (p = off + 24; p + 8 <= end;) {
+		o = rte_pktmbuf_read(m, p, 8, obuf);
+		if (o == NULL || o[1] == 0)
+			return XV_DROP_MALFORMED;
+		if ((o[0] == 1 || o[0] == 2) &&
+		    memcmp(o + 2, src->mac.addr_bytes, RTE_ETHER_ADDR_LEN) != 0)
+			return XV_DROP_SPOOFED_ND;
+		p += o[1] * 8u;
+	}
+	(void)ip_src;
+	return OK;
+}
+
+/*
+ * Stage 1 for one packet from 'src': headers into 'pi', anti-spoofing
+ * when 'src' is filtered. Returns a drop reason or OK.
+ */
+static enum xv_drop_reason
+parse(const struct rte_mbuf *m, const struct xv_nport *src, struct pinfo *pi)
+{
+	uint8_t buf[64];
+	const struct rte_ether_hdr *eh;
+	uint32_t len = m->pkt_len, off = sizeof(*eh), end;
+	uint16_t type;
+	enum xv_drop_reason r;
+	bool psec = src->filtered;
+
+	pi->l3 = L3_OTHER;
+	pi->exempt = 0;
+	pi->frag = 0;
+	pi->l4port = 0;
+	pi->ct.flags = 0;
+	pi->ct.tcp_flags = 0;
+	pi->ct.icmp_type = 0;
+	pi->ct.sport = pi->ct.dport = 0;
+
+	eh = rte_pktmbuf_read(m, 0, sizeof(*eh), buf);
+	if (unlikely(eh == NULL))
+		return XV_DROP_MALFORMED;
+	type = rte_be_to_cpu_16(eh->ether_type);
+	if (unlikely(type == RTE_ETHER_TYPE_VLAN || type == RTE_ETHER_TYPE_QINQ ||
+		     type == RTE_ETHER_TYPE_QINQ1 || type == RTE_ETHER_TYPE_QINQ2))
+		return XV_DROP_VLAN_TAGGED;
+	if (psec && unlikely(!rte_is_same_ether_addr(&eh->src_addr, &src->mac)))
+		return XV_DROP_SPOOFED_MAC;
+
+	if (type == RTE_ETHER_TYPE_IPV4) {
+		const struct rte_ipv4_hdr *ih = rte_pktmbuf_read(m, off, sizeof(*ih), buf);
+		unsigned int ihl;
+		uint16_t frag;
+
+		if (unlikely(ih == NULL || (ih->version_ihl >> 4) != 4))
+			return XV_DROP_MALFORMED;
+		ihl = (ih->version_ihl & 0xf) * 4;
+		end = off + rte_be_to_cpu_16(ih->total_length);
+		if (unlikely(ihl < 20 || end > len || end < off + ihl))
+			return XV_DROP_MALFORMED;
+		pi->l3 = L3_IP;
+		pi->ct.ipv6 = 0;
+		pi->ct.proto = ih->next_proto_id;
+		memset(pi->ct.src + 4, 0, 12);
+		memset(pi->ct.dst + 4, 0, 12);
+		memcpy(pi->ct.src, &ih->src_addr, 4);
+		memcpy(pi->ct.dst, &ih->dst_addr, 4);
+		frag = rte_be_to_cpu_16(ih->fragment_offset);
+		pi->frag = (frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+		if ((frag & RTE_IPV4_HDR_OFFSET_MASK) == 0) {
+			r = parse_l4(m, off + ihl, end, pi, 0);
+			if (unlikely(r != OK))
+				return r;
+		}
+		if (psec && unlikely(!v4_owned(src, ih->src_addr))) {
+			/* DHCP discovery comes from 0.0.0.0:68 to port 67. */
+			if (!(ih->src_addr == 0 && pi->ct.proto == IPPROTO_UDP &&
+			      pi->ct.sport == 68 && pi->ct.dport == 67))
+				return XV_DROP_SPOOFED_IP;
+		}
+		return OK;
+	}
+	if (type == RTE_ETHER_TYPE_IPV6) {
+		const struct rte_ipv6_hdr *ih = rte_pktmbuf_read(m, off, sizeof(*ih), buf);
+		uint8_t nh, hb[8];
+		const uint8_t *x;
+		unsigned int n_ext = 0;
+		bool first = true;
+
+		if (unlikely(ih == NULL || (ih->vtc_flow & rte_cpu_to_be_32(0xf0000000)) !=
+						   rte_cpu_to_be_32(0x60000000)))
+			return XV_DROP_MALFORMED;
+		end = off + sizeof(*ih) + rte_be_to_cpu_16(ih->payload_len);
+		if (unlikely(end > len))
+			return XV_DROP_MALFORMED;
+		pi->l3 = L3_IP;
+		pi->ct.ipv6 = 1;
+		memcpy(pi->ct.src, ih->src_addr, 16);
+		memcpy(pi->ct.dst, ih->dst_addr, 16);
+		nh = ih->proto;
+		off += sizeof(*ih);
+		/* Extension headers, up to the upper layer. */
+		while (nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING ||
+		       nh == IPPROTO_DSTOPTS || nh == IPPROTO_FRAGMENT ||
+		       nh == IPPROTO_AH) {
+			x = rte_pktmbuf_read(m, off, 8, hb);
+			if (unlikely(x == NULL || off + 8 > end || ++n_ext > 8))
+				return XV_DROP_MALFORMED;
+			if (nh == IPPROTO_FRAGMENT) {
+				pi->frag = 1;
+				first = (rte_be_to_cpu_16(*(const rte_be16_t *)(x + 2)) & 0xfff8) == 0;
+				nh = x[0];
+				off += 8;
+				if (!first)
+					break;
+				continue;
+			}
+			off += nh == IPPROTO_AH ? (x[1] + 2) * 4u : (x[1] + 1) * 8u;
+			nh = x[0];
+		}
+		pi->ct.proto = nh;
+		if (first) {
+			r = parse_l4(m, off, end, pi, 0);
+			if (unlikely(r != OK))
+				return r;
+		}
+		if (nh == IPPROTO_ICMPV6 && first && pi->l4port) {
+			uint8_t t = pi->ct.icmp_type;
+
+			/* Neighbor discovery (133-137) and MLD (130-132, 143)
+			 * are the network's own business: not filtered by
+			 * rules, checked for spoofing below. */
+			if ((t >= 130 && t <= 137) || t == 143) {
+				pi->exempt = 1;
+				if (psec) {
+					r = check_nd(m, off, end, t, src, ih->src_addr);
+					if (r != OK)
+						return r;
+				}
+			}
+		}
+		if (psec && !v6_owned(src, ih->src_addr) &&
+		    !(pi->exempt && memcmp(ih->src_addr, v6_zero, 16) == 0))
+			return XV_DROP_SPOOFED_IP;
+		return OK;
+	}
+	if (type == RTE_ETHER_TYPE_ARP) {
+		const struct rte_arp_hdr *ah = rte_pktmbuf_read(m, off, sizeof(*ah), buf);
+
+		if (unlikely(ah == NULL ||
+			     ah->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
+			     ah->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+			     ah->arp_hlen != 6 || ah->arp_plen != 4))
+			return XV_DROP_MALFORMED;
+		pi->l3 = L3_ARP;
+		pi->exempt = 1;
+		if (psec && (!rte_is_same_ether_addr(&ah->arp_data.arp_sha, &src->mac) ||
+			     (ah->arp_data.arp_sip != 0 &&
+			      !v4_owned(src, ah->arp_data.arp_sip))))
+			return XV_DROP_SPOOFED_ARP;
+		return OK;
+	}
+	return psec ? XV_DROP_BAD_ETHERTYPE : OK;
+}
+
+/* The classifier keys of a parsed IP packet from 'src' to 'dst'. */
+static __rte_always_inline void
+fill_keys(struct pinfo *pi, const struct xv_nport *src, const struct xv_nport *dst)
+{
+	rte_be16_t port = 0;
+
+	if (pi->l4port) {
+		if (pi->ct.proto == IPPROTO_ICMP || pi->ct.proto == IPPROTO_ICMPV6)
+			port = rte_cpu_to_be_16(XV_ACL_ICMP_LO(pi->ct.icmp_type));
+		else
+			port = rte_cpu_to_be_16(pi->ct.dport);
+	}
+	if (pi->ct.flags & XV_CT_PKT_ICMP_ERROR)
+		port = rte_cpu_to_be_16(XV_ACL_ICMP_LO(pi->ct.icmp_type));
+	if (src != NULL && src->filtered) {
+		pi->keg.proto = (pi->ct.flags & XV_CT_PKT_ICMP_ERROR) ?
+					(pi->ct.ipv6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) :
+					pi->ct.proto;
+		pi->keg.ingress = 0;
+		pi->keg.ipv6 = pi->ct.ipv6;
+		pi->keg.profile = src->profile;
+		pi->keg.port = port;
+		memcpy(pi->keg.remote, pi->ct.dst, 16);
+	}
+	if (dst != NULL && dst->filtered) {
+		pi->kin.proto = (pi->ct.flags & XV_CT_PKT_ICMP_ERROR) ?
+					(pi->ct.ipv6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) :
+					pi->ct.proto;
+		pi->kin.ingress = 1;
+		pi->kin.ipv6 = pi->ct.ipv6;
+		pi->kin.profile = dst->profile;
+		pi->kin.port = port;
+		memcpy(pi->kin.remote, pi->ct.src, 16);
+	}
+}
+
+/* ---- sending ---- */
+
+struct bucket {
+	uint16_t dst;
+	uint16_t n;
+	struct rte_mbuf *m[XV_BURST_MAX];
+};
+
+struct out {
+	unsigned int n;
+	struct bucket b[XV_BURST_MAX];
+};
+
+static void
+send_bucket(const struct xv_net_view *v, unsigned int w, struct bucket *b)
+{
+	const struct xv_nport *np = &v->ports[b->dst];
+	struct xv_port *p = np->port;
+	struct xv_port_wstats *st = &p->wstats[w];
+	uint16_t q = np->txq[w], sent = 0, tries = 0, i;
+	uint64_t bytes = 0;
+
+	if (unlikely(!xv_port_link_up(p))) {
+		st->drops[XV_DROP_LINK_DOWN] += b->n;
+		rte_pktmbuf_free_bulk(b->m, b->n);
+		b->n = 0;
+		return;
+	}
+	for (i = 0; i < b->n; i++)
+		bytes += rte_pktmbuf_pkt_len(b->m[i]);
+	/* A switch cannot hold one destination's packets without holding
+	 * up the others: a few immediate retries, then count the rest. */
+	do {
+		sent += xv_port_tx(p, q, b->m + sent, b->n - sent);
+	} while (sent < b->n && ++tries < 4);
+	if (unlikely(sent < b->n)) {
+		for (i = sent; i < b->n; i++)
+			bytes -= rte_pktmbuf_pkt_len(b->m[i]);
+		st->drops[p->type == XV_PORT_VHOST ? XV_DROP_GUEST_RING_FULL :
+						     XV_DROP_TX_FULL] += b->n - sent;
+		rte_pktmbuf_free_bulk(b->m + sent, b->n - sent);
+	}
+	st->tx[q & (XV_MAX_QUEUES - 1)].packets += sent;
+	st->tx[q & (XV_MAX_QUEUES - 1)].bytes += bytes;
+	b->n = 0;
+}
+
+static void
+flush_all(const struct xv_net_view *v, unsigned int w, struct out *o)
+{
+	unsigned int i;
+
+	for (i = 0; i < o->n; i++)
+		send_bucket(v, w, &o->b[i]);
+	o->n = 0;
+}
+
+static __rte_always_inline void
+enqueue(const struct xv_net_view *v, unsigned int w, struct out *o,
+	uint16_t dst, struct rte_mbuf *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < o->n; i++)
+		if (o->b[i].dst == dst)
+			break;
+	if (unlikely(i == o->n)) {
+		if (unlikely(o->n == XV_BURST_MAX))
+			flush_all(v, w, o), i = 0;
+		o->b[i].dst = dst;
+		o->b[i].n = 0;
+		o->n = i + 1;
+	}
+	o->b[i].m[o->b[i].n++] = m;
+	if (unlikely(o->b[i].n == XV_BURST_MAX))
+		send_bucket(v, w, &o->b[i]);
+}
+
+static __rte_always_inline void
+drop(struct rte_mbuf *m, struct xv_port_wstats *st, enum xv_drop_reason r)
+{
+	st->drops[r]++;
+	rte_pktmbuf_free(m);
+}
+
+/* May a packet go from 'src' to 'dst' (both in one network)? */
+static __rte_always_inline bool
+forwardable(const struct xv_nport *src, const struct xv_nport *dst)
+{
+	return dst != src && !(src->uplink && dst->uplink);
+}
+
+/*
+ * Broadcast/multicast (and unknown unicast): to every port of 'list'
+ * but the source, with stateless ingress rules for filtered receivers.
+ */
+static void
+flood(const struct xv_net_view *v, unsigned int w, struct out *o,
+      struct xv_port_wstats *ist, const struct xv_nport *src,
+      const uint16_t *list, unsigned int n_list, struct rte_mbuf *m,
+      struct pinfo *pi)
+{
+	uint16_t targets[XV_BURST_MAX];
+	unsigned int i, n = 0, k, sent = 0;
+	bool rules = pi->l3 == L3_IP && !pi->exempt;
+
+	for (i = 0; i < n_list; i++) {
+		const struct xv_nport *dst = &v->ports[list[i]];
+
+		if (!forwardable(src, dst))
+			continue;
+		if (rules && dst->filtered) {
+			const struct xv_acl_key *kp = &pi->kin;
+			uint8_t allow = 0;
+
+			if (pi->frag) {
+				dst->port->wstats[w].drops[XV_DROP_FRAGMENT]++;
+				continue;
+			}
+			fill_keys(pi, NULL, dst);
+			if (v->acl != NULL)
+				xv_acl_classify(v->acl, &kp, &allow, 1);
+			if (!allow) {
+				dst->port->wstats[w].drops[XV_DROP_SG_INGRESS]++;
+				continue;
+			}
+		}
+		targets[n++] = list[i];
+		if (n == XV_BURST_MAX) {
+			rte_mbuf_refcnt_update(m, n);
+			for (k = 0; k < n; k++)
+				enqueue(v, w, o, targets[k], m);
+			sent += n;
+			n = 0;
+		}
+	}
+	if (n > 0) {
+		rte_mbuf_refcnt_update(m, n);
+		for (k = 0; k < n; k++)
+			enqueue(v, w, o, targets[k], m);
+		sent += n;
+	}
+	if (sent == 0)
+		ist->drops[XV_DROP_NO_DEST]++;
+	/* Our own reference; the copies hold theirs. */
+	rte_pktmbuf_free(m);
+}
+
+void
+xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
+	     uint16_t n)
+{
+	struct xv_net_view *v = __atomic_load_n(&xv_net_view, __ATOMIC_ACQUIRE);
+	struct xv_port_wstats *ist = poll->in_st;
+	const struct xv_nport *src;
+	const struct xv_nnet *net;
+	struct pinfo pi[XV_BURST_MAX];
+	struct xv_ct_result ctr[XV_BURST_MAX];
+	const struct xv_ct_pkt *ctp[XV_BURST_MAX];
+	const struct xv_acl_key *keys[2 * XV_BURST_MAX];
+	uint8_t allow[2 * XV_BURST_MAX];
+	uint16_t ct_idx[XV_BURST_MAX], key_pkt[2 * XV_BURST_MAX];
+	const void *mk[XV_BURST_MAX];
+	struct xv_mac_key mkeys[XV_BURST_MAX];
+	uint16_t mk_pkt[XV_BURST_MAX];
+	void *mdata[XV_BURST_MAX];
+	uint64_t hits = 0, now;
+	unsigned int i, n_mk = 0, n_ct = 0, n_keys = 0;
+	uint16_t idx;
+	struct out o;
+
+	idx = v != NULL ? v->by_slot[poll->in->slot] : XV_NPORT_NONE;
+	if (unlikely(idx == XV_NPORT_NONE || v->ports[idx].uid != poll->in->uid)) {
+		/* Joined or left a network a moment ago. */
+		ist->drops[XV_DROP_NO_DEST] += n;
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	src = &v->ports[idx];
+	net = &v->nets[src->net];
+
+	/* 1. parse, anti-spoofing; 2. collect unicast MACs. */
+	for (i = 0; i < n; i++) {
+		const struct rte_ether_hdr *eh;
+		enum xv_drop_reason r = parse(pkts[i], src, &pi[i]);
+
+		if (unlikely(r != OK)) {
+			pi[i].dst = DST_DROP;
+			drop(pkts[i], ist, r);
+			continue;
+		}
+		pi[i].ct.zone = net->zone;
+		eh = rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
+		if (unlikely(rte_is_multicast_ether_addr(&eh->dst_addr))) {
+			pi[i].dst = DST_FLOOD;
+			continue;
+		}
+		pi[i].dst = DST_UNKNOWN;
+		memset(&mkeys[n_mk], 0, sizeof(mkeys[n_mk]));
+		mkeys[n_mk].mac = eh->dst_addr;
+		mkeys[n_mk].net = src->net;
+		mk[n_mk] = &mkeys[n_mk];
+		mk_pkt[n_mk++] = i;
+	}
+	if (n_mk > 0)
+		rte_hash_lookup_bulk_data(v->macs, mk, n_mk, &hits, mdata);
+	for (i = 0; i < n_mk; i++)
+		if (hits & (1ull << i))
+			pi[mk_pkt[i]].dst = (uint16_t)(uintptr_t)mdata[i];
+
+	/* 3. conntrack, for IP unicast with a filtered end. */
+	for (i = 0; i < n; i++) {
+		struct pinfo *p = &pi[i];
+		const struct xv_nport *dst;
+
+		if (p->dst == DST_DROP || p->dst == DST_FLOOD)
+			continue;
+		if (p->dst == DST_UNKNOWN) {
+			dst = NULL; /* unfiltered receivers only */
+			if (unlikely(net->n_unknown == 0)) {
+				p->dst = DST_DROP;
+				drop(pkts[i], ist, XV_DROP_NO_DEST);
+				continue;
+			}
+		} else {
+			dst = &v->ports[p->dst];
+			if (unlikely(!forwardable(src, dst))) {
+				p->dst = DST_DROP;
+				drop(pkts[i], ist, XV_DROP_NO_DEST);
+				continue;
+			}
+		}
+		if (p->l3 != L3_IP || p->exempt ||
+		    !(src->filtered || (dst != NULL && dst->filtered)))
+			continue;
+		if (unlikely(p->frag)) {
+			p->dst = DST_DROP;
+			drop(pkts[i], ist, XV_DROP_FRAGMENT);
+			continue;
+		}
+		fill_keys(p, src, dst);
+		ctp[n_ct] = &p->ct;
+		ct_idx[n_ct++] = i;
+	}
+	now = rte_rdtsc();
+	if (n_ct > 0 && v->ct != NULL)
+		xv_ct_lookup(v->ct, ctp, ctr, n_ct, now);
+	else
+		for (i = 0; i < n_ct; i++)
+			ctr[i].verdict = XV_CT_UNTRACKED;
+
+	/* 4. rules for what is not part of a known connection. */
+	for (i = 0; i < n_ct; i++) {
+		struct pinfo *p = &pi[ct_idx[i]];
+		const struct xv_nport *dst = p->dst == DST_UNKNOWN ? NULL :
+					     &v->ports[p->dst];
+
+		switch (ctr[i].verdict) {
+		case XV_CT_ESTABLISHED:
+		case XV_CT_RELATED:
+			continue;
+		case XV_CT_INVALID:
+			p->dst = DST_DROP;
+			drop(pkts[ct_idx[i]], ist, XV_DROP_CT_INVALID);
+			continue;
+		default: /* NEW, UNTRACKED */
+			break;
+		}
+		if (src->filtered) {
+			keys[n_keys] = &p->keg;
+			key_pkt[n_keys++] = i;
+		}
+		if (dst != NULL && dst->filtered) {
+			keys[n_keys] = &p->kin;
+			key_pkt[n_keys++] = i | 0x8000;
+		}
+	}
+	if (n_keys > 0) {
+		if (v->acl != NULL)
+			xv_acl_classify(v->acl, keys, allow, n_keys);
+		else
+			memset(allow, 0, n_keys);
+		for (i = 0; i < n_keys; i++) {
+			unsigned int c = key_pkt[i] & 0x7fff;
+			struct pinfo *p = &pi[ct_idx[c]];
+
+			if (allow[i] || p->dst == DST_DROP)
+				continue;
+			if (key_pkt[i] & 0x8000)
+				drop(pkts[ct_idx[c]], &v->ports[p->dst].port->wstats[w],
+				     XV_DROP_SG_INGRESS);
+			else
+				drop(pkts[ct_idx[c]], ist, XV_DROP_SG_EGRESS);
+			p->dst = DST_DROP;
+		}
+		/* 5a. commit the connections the rules allowed. */
+		for (i = 0; i < n_ct; i++) {
+			struct pinfo *p = &pi[ct_idx[i]];
+			int ret;
+
+			if (ctr[i].verdict != XV_CT_NEW || p->dst == DST_DROP ||
+			    v->ct == NULL)
+				continue;
+			ret = xv_ct_commit(v->ct, &p->ct, now);
+			if (unlikely(ret != 0)) {
+				p->dst = DST_DROP;
+				drop(pkts[ct_idx[i]], ist,
+				     ret == -ENOSPC ? XV_DROP_CT_FULL : XV_DROP_CT_INVALID);
+			}
+		}
+	}
+
+	/* 5b. send. */
+	o.n = 0;
+	for (i = 0; i < n; i++) {
+		struct pinfo *p = &pi[i];
+
+		if (p->dst == DST_DROP)
+			continue;
+		if (likely(p->dst < DST_UNKNOWN)) {
+			enqueue(v, w, &o, p->dst, pkts[i]);
+			continue;
+		}
+		if (p->dst == DST_UNKNOWN) {
+			flood(v, w, &o, ist, src, net->unknown, net->n_unknown,
+			      pkts[i], p);
+			continue;
+		}
+		/* Broadcast/multicast: the sender's egress rules (stateless). */
+		if (p->l3 == L3_IP && !p->exempt && src->filtered) {
+			const struct xv_acl_key *kp = &p->keg;
+			uint8_t ok = 0;
+
+			if (p->frag) {
+				drop(pkts[i], ist, XV_DROP_FRAGMENT);
+				continue;
+			}
+			fill_keys(p, src, NULL);
+			if (v->acl != NULL)
+				xv_acl_classify(v->acl, &kp, &ok, 1);
+			if (!ok) {
+				drop(pkts[i], ist, XV_DROP_SG_EGRESS);
+				continue;
+			}
+		}
+		flood(v, w, &o, ist, src, net->all, net->n_all, pkts[i], p);
+	}
+	flush_all(v, w, &o);
+}
