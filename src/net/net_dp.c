@@ -638,7 +638,6 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 			drop(pkts[i], ist, XV_DROP_FRAGMENT);
 			continue;
 		}
-		fill_keys(p, src, dst);
 		ctp[n_ct] = &p->ct;
 		ct_idx[n_ct++] = i;
 	}
@@ -666,6 +665,7 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 		default: /* NEW, UNTRACKED */
 			break;
 		}
+		fill_keys(p, src, dst);
 		if (src->filtered) {
 			keys[n_keys] = &p->keg;
 			key_pkt[n_keys++] = i;
