@@ -1001,7 +1001,7 @@ render_status(json_t *r)
 /* Keys shown first by "port show", in this order; the rest follow as sent. */
 static const char *const port_keys[] = {
 	"name", "type", "path", "mode", "devargs", "driver", "port_id", "state",
-	"link", "queues", "active_queues", "relay", "network", "mac", "ip",
+	"link", "queues", "active_queues", "relay", "network", "mac", "dev_mac", "ip",
 	"uplink", "port_security", "sg", "mtu", "numa", "features", NULL,
 };
 
@@ -1808,13 +1808,15 @@ cmd_sg_rule_add(struct cli *cli)
 static int
 cmd_sg_rule_del(struct cli *cli)
 {
-	long id;
+	const char *id = cli->args[1];
+	size_t len = strlen(id);
 
-	if (!parse_small_uint(cli->args[1], &id))
-		return usage_error(cli, "RULE_ID must be a rule number, not '%s'",
-				   cli->args[1]);
+	/* Digits only; which ids exist (from 1) is the daemon's to say. */
+	if (len == 0 || len > 18 || strspn(id, "0123456789") != len)
+		return usage_error(cli, "RULE_ID must be a rule number, not '%s'", id);
 	return run(cli, "sg.rule.del", xjson(json_pack("{s:s, s:I}", "sg", cli->args[0],
-						       "id", (json_int_t)id)), NULL);
+						       "id", (json_int_t)strtoll(id, NULL, 10))),
+		   NULL);
 }
 
 static int
@@ -2325,7 +2327,8 @@ static const struct command commands[] = {
 	{ "help", 0, 0, 0, cmd_help, "help",
 	  "Show this usage and the daemon's own command list." },
 	{ "config", 0, 0, 0, cmd_config, "config",
-	  "Print the current ports and relays as a file for 'xvio --config'." },
+	  "Print the current setup (networks, groups, ports, relays) as a file\n"
+	  "for 'xvio --config'." },
 	{ "port add", 3, 3, OPT_CLIENT | OPT_QUEUES | OPTS_PORT_NET, cmd_port_add,
 	  "port add NAME vhost PATH [--client] [--queues N]\n"
 	  "port add NAME eth DEVARGS [--queues N]\n"
