@@ -124,13 +124,13 @@ exit_is "network del of an unknown network" 1 '^xvioctl: not_found: .+' "${X[@]}
 exit_is "sg add web" 0 '' "${X[@]}" sg add web
 out_like "sg add prints the group with its rules" 'rules: +2'
 out_like "sg add: the rules table" '^ID +DIRECTION +FAMILY +PROTO +PORTS +REMOTE$'
-out_like "sg add: an IPv4 egress rule" '^ *[0-9]+ +egress +IPv4 +any +- +-$'
-out_like "sg add: an IPv6 egress rule" '^ *[0-9]+ +egress +IPv6 +any +- +-$'
+out_like "sg add: an IPv4 egress rule" '^ *[0-9]+ +egress +IPv4 +any +- +(-|0\.0\.0\.0/0)$'
+out_like "sg add: an IPv6 egress rule" '^ *[0-9]+ +egress +IPv6 +any +- +(-|::/0)$'
 exit_is "sg add ssh --json" 0 '' "${X[@]}" --json sg add ssh
 is "--json sg add: the group as sg show" "$(jout '[.name, (.rules | length)] | tojson')" '["ssh",2]'
 is "default rules: egress, IPv4 and IPv6, any protocol, anyone" \
-	"$(xjq '[.rules[] | [.direction, .ipv6, .proto, (.remote // null), (.remote_group // null)]] | sort | tojson' sg show web)" \
-	'[["egress",false,"any",null,null],["egress",true,"any",null,null]]'
+	"$(xjq '[.rules[] | [.direction, .ipv6, .proto, .ports, (.remote // "any" | sub("^(0\\.0\\.0\\.0|::)/0$"; "any")), .remote_group]] | sort | tojson' sg show web)" \
+	'[["egress",false,"any",null,"any",null],["egress",true,"any",null,"any",null]]'
 exit_is "sg add of a taken name" 1 '^xvioctl: exists: .+' "${X[@]}" sg add web
 exit_is "sg show of an unknown group" 1 '^xvioctl: not_found: .+' "${X[@]}" sg show nosuch
 exit_is "sg list" 0 '' "${X[@]}" sg list
@@ -166,7 +166,7 @@ out_like "sg show: the remote group rule in the table" "^ *$rgrp +ingress +IPv6 
 exit_is "sg rule add to an unknown group" 1 '^xvioctl: not_found: .+' "${X[@]}" sg rule add nosuch ingress
 exit_is "sg rule add with an unknown remote group" 1 '^xvioctl: not_found: .+' "${X[@]}" sg rule add web ingress --remote-group nosuch
 exit_is "sg rule add with a bad prefix (the daemon judges)" 1 '^xvioctl: invalid_argument: .+' "${X[@]}" sg rule add web ingress --remote 10.0.0.0/33
-exit_is "sg rule add with an IPv6 prefix on an IPv4 rule" 1 '^xvioctl: invalid_argument: .+' "${X[@]}" sg rule add web ingress --remote fd00::/64
+exit_is "sg rule add with an IPv6 prefix on an IPv4 tcp rule" 1 '^xvioctl: invalid_argument: .+' "${X[@]}" sg rule add web ingress --proto tcp --remote fd00::/64
 exit_is "sg rule add with a bad protocol" 1 '^xvioctl: invalid_argument: .+' "${X[@]}" sg rule add web ingress --proto nosuch
 exit_is "sg rule add with bad ports" 1 '^xvioctl: invalid_argument: .+' "${X[@]}" sg rule add web ingress --proto tcp --ports 90-80
 is "the refused rules were not added" "$(xjq '.rules | length' sg show web)" 6
@@ -206,10 +206,11 @@ exit_is "port set --sg web,ssh" 0 '' "${X[@]}" port set vm1 --sg web,ssh
 out_like "port set prints the port" '^name: +vm1'
 is "port set: both groups" "$(xjq '.sg | if type == "array" then sort | join(",") else . end' port show vm1)" "ssh,web"
 is "sg list: ssh is on vm1" "$(xjq '.groups[] | select(.name == "ssh") | .ports | join(",")' sg list)" vm1
-exit_is "port set --port-security off --json" 0 '' "${X[@]}" --json port set vm1 --port-security off
-is "--json port set: the port, port security off" "$(jout '[.name, .port_security] | tojson')" '["vm1",false]'
-exit_is "port set --port-security on" 0 '' "${X[@]}" port set vm1 --port-security on
-is "port security is on again" "$(port_field vm1 .port_security)" true
+exit_is "port set --port-security off while the port has groups" 1 '^xvioctl: invalid_argument: .+' "${X[@]}" port set vm1 --port-security off
+exit_is "port set --port-security off --sg '' --json" 0 '' "${X[@]}" --json port set vm1 --port-security off --sg ''
+is "--json port set: the port, port security off, no groups" "$(jout '[.name, .port_security, (.sg | length)] | tojson')" '["vm1",false,0]'
+exit_is "port set --port-security on --sg web,ssh" 0 '' "${X[@]}" port set vm1 --port-security on --sg web,ssh
+is "port security is on again, with both groups" "$(xjq '[.port_security, (.sg | sort | join(","))] | tojson' port show vm1)" '[true,"ssh,web"]'
 exit_is "port set with an unknown group" 1 '^xvioctl: not_found: .+' "${X[@]}" port set vm1 --sg web,nosuch
 is "a refused port set changes nothing" "$(xjq '.sg | if type == "array" then sort | join(",") else . end' port show vm1)" "ssh,web"
 exit_is "port set of an unknown port" 1 '^xvioctl: not_found: .+' "${X[@]}" port set nosuch --sg web
