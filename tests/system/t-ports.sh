@@ -22,7 +22,7 @@ is "status --json: hugepages in use" "$(xjq .hugepages status)" true
 cmp_gt "status --json: memory.rss_bytes > 0" "$(xjq .memory.rss_bytes status)" 0
 is "help lists port.add with its arguments" \
 	"$(ctl_session <<<'{"cmd":"help"}' | jq -r '.result.commands[] | select(.cmd == "port.add") | [.args[].name] | sort | join(",")')" \
-	"client,devargs,name,path,queues,type"
+	"client,devargs,ip,mac,name,network,path,port_security,queues,sg,type,uplink"
 
 # -- vhost, server mode
 out=$(xctl port add vm1 vhost "$T/vm1.sock" 2>&1)
@@ -53,7 +53,7 @@ check "port add nic0 eth net_null0" xctl port add nic0 eth net_null0
 check "port add ring0 eth net_ring0" xctl port add ring0 eth net_ring0
 is "nic0 type/driver/state" "$(xjq '[.type, .driver, .state] | join(" ")' port show nic0)" "eth net_null up"
 is "nic0 devargs" "$(port_field nic0 .devargs)" net_null0
-like "nic0 mac" "$(port_field nic0 .mac)" '^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$'
+like "nic0 device MAC" "$(port_field nic0 .dev_mac)" '^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$'
 like "nic0 port_id is a number" "$(port_field nic0 .port_id)" '^[0-9]+$'
 is "ring0 driver" "$(port_field ring0 .driver)" net_ring
 tapif=xvt$$
@@ -99,7 +99,7 @@ s=$(xctl --json stats vm1)
 is "stats vm1: one port" "$(jq -r '(.result // .) | .ports | length' <<<"$s")" 1
 is "stats: every drop reason is there" \
 	"$(jq -r '(.result // .) | .ports[0].drops | keys | map(select(. != "total")) | sort | join(",")' <<<"$s")" \
-	"guest_ring_full,link_down,no_dest,no_mbuf,port_removed,tx_full"
+	"$(sed -n 's/^XV_DROP([A-Z_]*, *"\([a-z_]*\)".*/\1/p' "$XVIO_ROOT/src/core/xv_drop.def" | sort | paste -sd,)"
 is "stats vm1: nothing received or sent (no guest)" "$(jq -r '(.result // .) | .ports[0] | [.rx.packets, .rx.bytes, .tx.packets, .tx.bytes] | join(",")' <<<"$s")" "0,0,0,0"
 cmp_gt "stats vm1: net_null's packets were dropped as link_down" "$(jq -r '(.result // .) | .ports[0].drops.link_down' <<<"$s")" 0
 is "stats vm1: drops.total is the sum of the reasons" \
