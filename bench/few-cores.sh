@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # xvio "few cores" benchmark: what hybrid polling (--idle-us, default 200 us)
 # costs and saves compared with pure busy polling (--idle-us 0), on the
-# 2-core machine. Three parts, each alternating the configurations:
+# 2-core machine. Four parts, each alternating the configurations:
 #
 #   idle        CPU used by the switch with 8 vhost ports whose guests are
 #               connected but idle (one testpmd with 8 virtio-user ports in
@@ -17,6 +17,13 @@
 #               p50/p99/p99.9 hybrid vs busy.
 #   throughput  guest -> NIC 64 B (as bench.sh g2n-64, xvio only): testpmd
 #               virtio-user txonly on CPU 0 -> xvio worker CPU 1 -> net_null0,no-rx=1.
+#   kick        one-way latency vhost -> xvio -> vhost, one packet at a time
+#               (bench/vlat.c, built as build/vlat): two virtio-user ports in one
+#               process on CPU 0, relayed to each other by xvio (worker CPU 1);
+#               1-3 ms random gaps, so a hybrid worker is asleep and the guest's
+#               kick (eventfd) wakes it. Each round also measures the machine's
+#               floor without xvio (vlat --wake-probe 1: eventfd write from CPU 0
+#               -> a thread asleep in epoll on CPU 1).
 #
 # Run as root from anywhere, after `make` and scripts/ensure-hugepages.sh (make
 # bench does both); bench/bench.sh runs it when BENCH_SCENARIOS has `few-cores`.
@@ -25,7 +32,7 @@
 # Environment (BENCH_* as in bench.sh):
 #   BENCH_QUICK=1        short: 1 idle run (5 s), 1 latency round per NIC and configuration
 #                        (300 spaced + 1000 back-to-back), 2 throughput runs of 3 s
-#   FC_PARTS             default "idle latency throughput"
+#   FC_PARTS             default "idle latency kick throughput"
 #   FC_IDLE_SYSTEMS      default "xvio-hybrid xvio-busy ovs"
 #   FC_CONFIGS           xvio configurations of the latency and throughput parts,
 #                        default "hybrid busy" (hybrid: xvio's defaults; busy: --idle-us 0)
@@ -40,6 +47,11 @@
 #   FC_LAT_NICS          the netns side, default "tap af_packet": tap = net_tap (rx
 #                        interrupts); af_packet = a veth pair in the netns, xvio on one
 #                        end (no rx interrupts: an idle worker polls it every --wake-us)
+#   FC_KICK_ROUNDS       kick rounds (each: probe + every configuration; default 4; quick 1)
+#   FC_KICK_COUNT        packets per round and configuration (default 2000; quick 500)
+#   FC_KICK_GAP_US       wait before each packet, us, random in A-B (default 1000-3000)
+#   FC_KICK_PROBE        0: no wake-up probe rounds (default 1)
+#   FC_KICK_GAP_SLEEP=1  vlat sleeps through the gaps instead of spinning (default spin)
 #   FC_TP_RUNS           throughput runs per configuration (default 5; quick 2)
 #   FC_TP_WARMUP         seconds (default 4; quick 2)
 #   FC_TP_WINDOW         seconds (default 10; quick 3)
@@ -67,7 +79,7 @@ PY=/usr/bin/python3
 
 QUICK=${BENCH_QUICK:-0}
 q() { if [ "$QUICK" = 1 ]; then echo "$2"; else echo "$1"; fi; }
-PARTS=${FC_PARTS:-"idle latency throughput"}
+PARTS=${FC_PARTS:-"idle latency kick throughput"}
 IDLE_SYSTEMS=${FC_IDLE_SYSTEMS:-"xvio-hybrid xvio-busy ovs"}
 CONFIGS=${FC_CONFIGS:-"hybrid busy"}
 PORTS=${FC_PORTS:-8}
@@ -79,6 +91,12 @@ LAT_COUNT=${FC_LAT_COUNT:-$(q 1000 300)}
 LAT_GAP=${FC_LAT_GAP_MS:-10-20}
 LAT_B2B=${FC_LAT_B2B:-$(q 2500 1000)}
 LAT_NICS=${FC_LAT_NICS:-${FC_LAT_NIC:-"tap af_packet"}}
+KICK_ROUNDS=${FC_KICK_ROUNDS:-$(q 4 1)}
+KICK_COUNT=${FC_KICK_COUNT:-$(q 2000 500)}
+KICK_GAP=${FC_KICK_GAP_US:-1000-3000}
+KICK_PROBE=${FC_KICK_PROBE:-1}
+KICK_GAP_SLEEP=${FC_KICK_GAP_SLEEP:-0}
+VLAT_BIN=${VLAT_BIN:-$XVIO_BUILD/vlat}
 TP_RUNS=${FC_TP_RUNS:-$(q 5 2)}
 TP_WARMUP=${FC_TP_WARMUP:-$(q 4 2)}
 TP_WINDOW=${FC_TP_WINDOW:-$(q 10 3)}
@@ -124,7 +142,7 @@ free_hp=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
 [ "${free_hp:-0}" -ge 192 ] || die "only ${free_hp:-0} free hugepages; about 200-400 are needed (2 MiB each)"
 [ "$(nproc)" -ge 2 ] || die "needs at least 2 CPUs"
 for p in $PARTS; do
-	case $p in idle | latency | throughput) ;; *) die "unknown part '$p' in FC_PARTS (idle latency throughput)" ;; esac
+	case $p in idle | latency | kick | throughput) ;; *) die "unknown part '$p' in FC_PARTS (idle latency kick throughput)" ;; esac
 done
 for s in $CONFIGS; do
 	case $s in hybrid | busy) ;; *) die "unknown configuration '$s' in FC_CONFIGS (hybrid busy)" ;; esac
@@ -137,10 +155,14 @@ for s in $LAT_NICS; do
 	case $s in tap | af_packet) ;; *) die "unknown NIC '$s' in FC_LAT_NICS (tap af_packet)" ;; esac
 done
 [ "$PORTS" -ge 2 ] 2>/dev/null && [ $((PORTS % 2)) -eq 0 ] || die "FC_PORTS must be an even number >= 2"
-for v in IDLE_RUNS IDLE_WINDOW LAT_ROUNDS LAT_COUNT LAT_B2B TP_RUNS TP_WINDOW; do
+for v in IDLE_RUNS IDLE_WINDOW LAT_ROUNDS LAT_COUNT LAT_B2B KICK_ROUNDS KICK_COUNT TP_RUNS TP_WINDOW; do
 	[ "${!v}" -ge 1 ] 2>/dev/null || die "$v must be >= 1"
 done
 
+[[ "$KICK_GAP" =~ ^[0-9]+(-[0-9]+)?$ ]] || die "FC_KICK_GAP_US must be N or A-B (us)"
+if [[ " $PARTS " == *" kick "* ]] && [ ! -x "$VLAT_BIN" ]; then
+	die "$VLAT_BIN is not built (bench/vlat.c): run 'make' (or ninja -C $XVIO_BUILD vlat) first"
+fi
 if [[ " $PARTS " == *" idle "* ]] && [[ " $IDLE_SYSTEMS " == *" ovs "* ]] && [ ! -x "$OVS_VSWITCHD" ]; then
 	scripts/ensure-deps.sh openvswitch-switch-dpdk ||
 		{ log "OVS-DPDK could not be installed: idle part without ovs"; IDLE_SYSTEMS=${IDLE_SYSTEMS//ovs/}; }
@@ -165,7 +187,7 @@ fi
 # ---------------------------------------------------------------- setup
 
 T=$(mktemp -d /tmp/xvfewcores.XXXXXX) || die "mktemp failed"
-mkdir -p "$OUT/logs" "$OUT/rtt" || die "cannot create $OUT"
+mkdir -p "$OUT/logs" "$OUT/rtt" "$OUT/kick" || die "cannot create $OUT"
 RUNS_JSONL=$OUT/runs.jsonl
 : >"$RUNS_JSONL"
 LAT_NS=''
@@ -197,6 +219,11 @@ trap 'exit 129' HUP
 	echo "lat_gap_ms=$LAT_GAP"
 	echo "lat_b2b=$LAT_B2B"
 	echo "lat_nics=$LAT_NICS"
+	echo "kick_rounds=$KICK_ROUNDS"
+	echo "kick_count=$KICK_COUNT"
+	echo "kick_gap_us=$KICK_GAP"
+	echo "kick_probe=$KICK_PROBE"
+	echo "kick_gap_sleep=$KICK_GAP_SLEEP"
 	echo "tp_runs=$TP_RUNS"
 	echo "tp_warmup_s=$TP_WARMUP"
 	echo "tp_window_s=$TP_WINDOW"
@@ -616,6 +643,147 @@ tp_run() { # CONFIG RUN
 	rm -rf "$RUNDIR"
 }
 
+# ---------------------------------------------------------------- part 4: kick
+
+# vl_start ARGS...: vlat on CPU 0 with stdin and stdout on fifos (it waits
+# for a line before measuring and another before it exits); its stdout is
+# read by vl_wait into $RUNDIR/vlat.out, stderr goes to $RUNDIR/vlat.log.
+# Sets VL_PID, VL_IN, VL_OUT.
+VL_PID=
+VL_IN=
+VL_OUT=
+vl_start() {
+	local fin=$RUNDIR/vlat.in out=$RUNDIR/vlat.fifo
+	rm -f "$fin" "$out"
+	mkfifo "$fin" "$out" || return 1
+	exec {VL_IN}<>"$fin" {VL_OUT}<>"$out"
+	: >"$RUNDIR/vlat.out"
+	echo "+ taskset -c 0 $VLAT_BIN $*" >"$RUNDIR/vlat.log"
+	taskset -c 0 "$VLAT_BIN" "$@" <"$fin" >"$out" 2>>"$RUNDIR/vlat.log" &
+	VL_PID=$!
+	track "$VL_PID"
+}
+
+# vl_wait REGEX BOUND_S: read vlat's stdout (blocking: no CPU taken from the
+# measurement) until a line matches.
+vl_wait() {
+	local end=$((SECONDS + $2)) line
+	while ((SECONDS < end)); do
+		if IFS= read -r -t 1 line <&"$VL_OUT"; then
+			printf '%s\n' "$line" >>"$RUNDIR/vlat.out"
+			[[ $line =~ $1 ]] && return 0
+		else
+			alive "$VL_PID" || return 1
+		fi
+	done
+	return 1
+}
+
+vl_stop() {
+	local i line
+	[ -n "$VL_PID" ] || return 0
+	{ echo quit >&"$VL_IN"; } 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		alive "$VL_PID" || break
+		sleep 0.1
+	done
+	stop_proc "$VL_PID" INT 10
+	VL_RC=$STOP_RC
+	while IFS= read -r -t 0.1 line <&"$VL_OUT"; do
+		printf '%s\n' "$line" >>"$RUNDIR/vlat.out"
+	done
+	exec {VL_IN}>&- {VL_OUT}<&-
+	VL_PID=''
+}
+
+# kick_round CONFIG ROUND: CONFIG hybrid|busy = vlat's two virtio-user ports
+# through an xvio relay; probe = vlat --wake-probe 1 (no xvio: the machine's
+# cost of waking a thread asleep on CPU 1).
+kick_round() {
+	local cfg=$1 round=$2 line vargs=() snapspec=() sf bound gmax
+	new_run "kick-$cfg"
+	ERR=''
+	VL_RC=''
+	sf=kick/$RUN_NAME.txt
+	gmax=${KICK_GAP#*-}
+	# The measured packets, each at most a gap plus vlat's 1 s timeout (a
+	# loss), plus start-up: bounded, not expected.
+	bound=$((KICK_COUNT * (gmax + 2000) / 1000000 + 60))
+	vargs=(-- --count "$KICK_COUNT" --gap-us "$KICK_GAP" --wait --out "$OUT/$sf")
+	[ "$KICK_GAP_SLEEP" = 1 ] && vargs+=(--gap-sleep)
+	if [ "$cfg" = probe ]; then
+		vl_start -l 0 --no-pci --no-huge --no-shconf -m 64 --file-prefix="xvfk$$n$SEQ" "${vargs[@]}" --wake-probe 1 ||
+			ERR="vlat did not start"
+	else
+		BENCH_XVIO_ARGS=$(xv_args_for "$cfg")
+		if ! xv_start; then
+			ERR="xvio did not start"
+		elif ! { xv_do port add vm0 vhost "$RUNDIR/vk0.sock" --queues 1 &&
+			xv_do port add vm1 vhost "$RUNDIR/vk1.sock" --queues 1 && xv_do relay add vm0 vm1; }; then
+			ERR="xvio port/relay setup failed"
+		else
+			vl_start -l 0 --no-pci --in-memory --single-file-segments --file-prefix="xvfk$$n$SEQ" \
+				--vdev "net_virtio_user0,path=$RUNDIR/vk0.sock,queues=1" \
+				--vdev "net_virtio_user1,path=$RUNDIR/vk1.sock,queues=1" "${vargs[@]}" ||
+				ERR="vlat did not start"
+		fi
+	fi
+	if [ -z "$ERR" ] && ! vl_wait '^vlat: ready' 90; then
+		ERR="vlat not ready within 90 s: $(tail -1 "$RUNDIR/vlat.log")"
+	fi
+	if [ -z "$ERR" ]; then
+		snapspec=("gen=$VL_PID")
+		if [ "$cfg" != probe ]; then
+			snapspec+=("sut=$XV_PID")
+			xv_json "$RUNDIR/status.json" status
+			xv_json "$RUNDIR/stats0.json" stats
+		fi
+		"$PY" "$ROOT/bench/fewcores.py" snap "$RUNDIR/start.json" "${snapspec[@]}"
+		echo go >&"$VL_IN"
+		vl_wait '^\{' "$bound" || ERR="no result from vlat within $bound s: $(tail -1 "$RUNDIR/vlat.log")"
+		"$PY" "$ROOT/bench/fewcores.py" snap "$RUNDIR/end.json" "${snapspec[@]}"
+		if [ "$cfg" != probe ]; then
+			xv_json "$RUNDIR/stats1.json" stats
+			alive "$XV_PID" || ERR="${ERR:+$ERR; }xvio exited during the round"
+		fi
+		grep -E '^\{' "$RUNDIR/vlat.out" | tail -1 >"$RUNDIR/vlat.json"
+	fi
+	vl_stop
+	[ -n "$ERR" ] || [ "$VL_RC" = 0 ] || ERR="vlat exit status $VL_RC"
+	[ "$cfg" != probe ] && xv_down
+	{
+		echo "system=$([ "$cfg" = probe ] && echo none || echo xvio)"
+		echo "config=$cfg"
+		echo "run=$round"
+		echo "seq=$SEQ"
+		echo "count=$KICK_COUNT"
+		echo "gap_us=$KICK_GAP"
+		echo "gap_sleep=$KICK_GAP_SLEEP"
+		echo "outdir=$OUT"
+		echo "samples_file=$sf"
+		echo "vlat_file=$RUNDIR/vlat.json"
+		echo "bg_busy0=$BG0"
+		echo "bg_busy1=$BG1"
+		echo "clk_tck=$(getconf CLK_TCK)"
+		echo "status_file=$([ "$cfg" = probe ] || echo "$RUNDIR/status.json")"
+		echo "xv_stats0=$RUNDIR/stats0.json"
+		echo "xv_stats1=$RUNDIR/stats1.json"
+		echo "error=$ERR"
+		echo "logs=logs/$RUN_NAME"
+	} >"$RUNDIR/meta.kv"
+	line=$("$PY" "$ROOT/bench/fewcores.py" kick "$RUNDIR/meta.kv" "$RUNDIR/start.json" "$RUNDIR/end.json") ||
+		line="{\"part\":\"kick\",\"config\":\"$cfg\",\"run\":$round,\"seq\":$SEQ,\"ok\":false,\"error\":\"fewcores.py kick failed\"}"
+	printf '%s\n' "$line" >>"$RUNS_JSONL"
+	keep_logs "$line"
+	printf '%s\n' "$line" | jq -r --arg n "$DONE_N/$TOTAL" '"[\($n)] kick \(.config) round \(.run): " +
+		(if .ok then "\(.received)/\(.count) packets, \(.lost) lost, one-way us p50 \(.lat_us.p50) p99 \(.lat_us.p99) max \(.lat_us.max // "-")" +
+		 ", tx call p50 \(.tx_call_us.p50) us, \(.stalled) stalled, CPU 0 stolen \((.cpu0_stolen // 0) * 100 | . * 10 | round / 10)%" +
+		 (if .xv_sleeps_per_pkt != null then ", \(.xv_sleeps_per_pkt) sleeps/packet, \(.xv_timer_wakes) timer wakes" else "" end) +
+		 (if (.flags | length) > 0 then " [\(.flags | join(","))]" else "" end)
+		 else "FAILED: \(.error)" end)' >&2
+	rm -rf "$RUNDIR"
+}
+
 # ---------------------------------------------------------------- main
 
 read -r -a ISYS <<<"$IDLE_SYSTEMS"
@@ -624,6 +792,7 @@ for p in $PARTS; do
 	case $p in
 	idle) TOTAL=$((TOTAL + IDLE_RUNS * ${#ISYS[@]})) ;;
 	latency) TOTAL=$((TOTAL + LAT_ROUNDS * NCFG * $(wc -w <<<"$LAT_NICS"))) ;;
+	kick) TOTAL=$((TOTAL + KICK_ROUNDS * (NCFG + (KICK_PROBE == 1 ? 1 : 0)))) ;;
 	throughput) TOTAL=$((TOTAL + TP_RUNS * NCFG)) ;;
 	esac
 done
@@ -650,6 +819,14 @@ for p in $PARTS; do
 			done
 		done
 		;;
+	kick)
+		for ((r = 1; r <= KICK_ROUNDS; r++)); do
+			[ "$KICK_PROBE" = 1 ] && kick_round probe "$r"
+			for ((k = 0; k < NCFG; k++)); do
+				kick_round "${CFGS[$(((r - 1 + k) % NCFG))]}" "$r"
+			done
+		done
+		;;
 	throughput)
 		for ((r = 1; r <= TP_RUNS; r++)); do
 			for ((k = 0; k < NCFG; k++)); do
@@ -666,4 +843,4 @@ DONE=1
 echo
 cat "$OUT/summary.md"
 echo
-log "results in $OUT (runs.jsonl, runs.csv, summary.json, summary.md, rtt/)"
+log "results in $OUT (runs.jsonl, runs.csv, summary.json, summary.md, rtt/, kick/)"
