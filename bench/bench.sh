@@ -12,16 +12,24 @@
 #           (io from net_null0) and counts what arrives on vh1; SUT relays vh0 <-> vh1
 #   S is 64, 512, 1518 (frame bytes without CRC) or imix (g2n only: 7x64, 4x570, 1x1518
 #   replayed from a pcap).
+#   fw-F    firewall, guest -> NIC: F flows (1k, 100k, or a number) of 64-byte UDP replayed
+#           from a pcap (bench/mkpcap.py --flows) by the generator (core 0) -> SUT (core 1)
+#           -> net_null0,no-rx=1, with 1,000 security-group rules plus conntrack
+#           (bench/fwrules.py): xvio in network mode, xvio's plain relay of the same
+#           traffic (reference), OVS-DPDK with ct() + the same 1,000 rules as flows. xvio
+#           runs also time a 10,000-rule change under traffic after the window.
 #   few-cores  bench/few-cores.sh after the others (hybrid vs busy polling: idle CPU with
 #           8 idle guests, xvio vs OVS; latency; throughput), results in OUT/few-cores/
-# Systems (BENCH_SYSTEMS): xvio, testpmd (io forwarding, net_vhost), ovs (g2n only).
+# Systems (BENCH_SYSTEMS): xvio, testpmd (io forwarding, net_vhost), ovs (g2n and fw
+# only). In fw scenarios "xvio" runs as two systems, xvio (network mode) and
+# xvio-relay, and testpmd does not run.
 #
 # Environment:
 #   BENCH_QUICK=1        ~2 minutes: 64 B g2n and n2g only, 2 runs, 2 s warm-up, 3 s windows
 #   BENCH_RUNS           runs per system and scenario (default 5; quick 2)
 #   BENCH_WARMUP         seconds of traffic before each window (default 4; quick 2)
 #   BENCH_WINDOW         measured window in seconds (default 10; quick 3)
-#   BENCH_SCENARIOS      default "g2n-64 n2g-64 g2n-512 g2n-1518 g2n-imix n2g-512 n2g-1518 v2v-64 few-cores"
+#   BENCH_SCENARIOS      default "g2n-64 n2g-64 g2n-512 g2n-1518 g2n-imix n2g-512 n2g-1518 v2v-64 fw-1k fw-100k few-cores"
 #   BENCH_SYSTEMS        default "xvio testpmd ovs"
 #   BENCH_FORCE=1        run even when CPU 0 or 1 is busy before the start
 #   BENCH_BUSY_MAX       busy fraction that counts as busy (default 0.30)
@@ -31,6 +39,8 @@
 #   BENCH_IMIX           IMIX frame list (default 64,570,64,64,570,64,1518,64,570,64,64,570)
 #   BENCH_FLOW_TIMEOUT   seconds to wait for traffic to start (default 30)
 #   BENCH_XVIO_ARGS      extra xvio arguments (e.g. "--hold-ms 50")
+#   BENCH_FW_RULES       security-group rules of the fw scenarios (default 1000; one allows the traffic)
+#   BENCH_FW_CHANGE      rules added by the timed change in xvio fw runs (default 10000; 0: none)
 #   XVIO_BUILD           build dir with xvio and xvioctl (default build/)
 set -uo pipefail
 
@@ -55,13 +65,15 @@ else
 	RUNS=${BENCH_RUNS:-5}
 	WARMUP=${BENCH_WARMUP:-4}
 	WINDOW=${BENCH_WINDOW:-10}
-	SCENARIOS=${BENCH_SCENARIOS:-"g2n-64 n2g-64 g2n-512 g2n-1518 g2n-imix n2g-512 n2g-1518 v2v-64 few-cores"}
+	SCENARIOS=${BENCH_SCENARIOS:-"g2n-64 n2g-64 g2n-512 g2n-1518 g2n-imix n2g-512 n2g-1518 v2v-64 fw-1k fw-100k few-cores"}
 fi
 SYSTEMS=${BENCH_SYSTEMS:-"xvio testpmd ovs"}
 BUSY_MAX=${BENCH_BUSY_MAX:-0.30}
 BENCH_TP_MBUFS=${BENCH_TP_MBUFS:-32768}
 IMIX=${BENCH_IMIX:-64,570,64,64,570,64,1518,64,570,64,64,570}
 FLOW_TIMEOUT=${BENCH_FLOW_TIMEOUT:-30}
+FW_RULES=${BENCH_FW_RULES:-1000}
+FW_CHANGE=${BENCH_FW_CHANGE:-10000}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${BENCH_OUT:-$ROOT/bench/results/$STAMP}
 
@@ -85,6 +97,15 @@ free_hp=$(awk '/HugePages_Free/ {print $2}' /proc/meminfo)
 for s in $SYSTEMS; do
 	case $s in xvio | testpmd | ovs) ;; *) die "unknown system '$s' in BENCH_SYSTEMS (xvio testpmd ovs)" ;; esac
 done
+# fw-1k -> 1000 flows, fw-100k -> 100000, fw-5000 -> 5000
+flows_of() {
+	local f=${1#*-}
+	case $f in
+	*k) f=${f%k} && [ "$f" -ge 1 ] 2>/dev/null && echo $((f * 1000)) ;;
+	*) [ "$f" -ge 1 ] 2>/dev/null && echo "$f" ;;
+	esac
+}
+FW=0
 # few-cores is its own script (bench/few-cores.sh), run after the others.
 FEW_CORES=0
 REG_SCENARIOS=
@@ -101,11 +122,25 @@ for sc in $SCENARIOS; do
 		sz=${sc#*-}
 		[ "$sz" -ge 60 ] 2>/dev/null && [ "$sz" -le 1518 ] || die "scenario $sc: size must be 60..1518"
 		;;
-	*) die "unknown scenario '$sc' (g2n-SIZE, n2g-SIZE, v2v-SIZE, g2n-imix, few-cores)" ;;
+	fw-[0-9]*)
+		fl=$(flows_of "$sc")
+		[ "$fl" -ge 1 ] 2>/dev/null && [ "$fl" -le 1000000 ] || die "scenario $sc: flows must be 1..1000000 (e.g. fw-1k, fw-100k, fw-5000)"
+		FW=1
+		;;
+	*) die "unknown scenario '$sc' (g2n-SIZE, n2g-SIZE, v2v-SIZE, g2n-imix, fw-FLOWS, few-cores)" ;;
 	esac
 done
+[ "$FW_RULES" -ge 1 ] 2>/dev/null && [ "$FW_RULES" -le 60000 ] || die "BENCH_FW_RULES must be 1..60000"
+[ "$FW_CHANGE" -ge 0 ] 2>/dev/null && [ "$FW_CHANGE" -le 11000 ] || die "BENCH_FW_CHANGE must be 0..11000 (one request line of at most 1 MiB)"
+# The fw generator holds its whole pcap in mbufs (about 2.3 KiB each).
+FW_MAXFLOWS=0
+for sc in $SCENARIOS; do
+	case $sc in fw-[0-9]*) fl=$(flows_of "$sc") && [ "$fl" -gt "$FW_MAXFLOWS" ] && FW_MAXFLOWS=$fl ;; esac
+done
+hp_need=$((192 + FW_MAXFLOWS * 2400 / 2097152))
+[ "${free_hp:-0}" -ge "$hp_need" ] || die "only ${free_hp:-0} free hugepages; these scenarios need about $hp_need (2 MiB each)"
 
-if [[ " $SYSTEMS " == *" ovs "* ]] && [[ " $SCENARIOS " == *" g2n-"* ]]; then
+if [[ " $SYSTEMS " == *" ovs "* ]] && [[ " $SCENARIOS " == *" g2n-"* || " $SCENARIOS " == *" fw-"* ]]; then
 	if [ ! -x "$OVS_VSWITCHD" ]; then
 		scripts/ensure-deps.sh openvswitch-switch-dpdk ||
 			{ log "OVS-DPDK could not be installed: benchmarking without ovs"; SYSTEMS=${SYSTEMS//ovs/}; }
@@ -154,6 +189,23 @@ trap 'exit 143' TERM
 trap 'exit 129' HUP
 
 "$PY" "$ROOT/bench/mkpcap.py" "$T/imix.pcap" "$IMIX" || die "cannot write the IMIX pcap"
+if [ "$FW" = 1 ]; then
+	# The firewall scenarios' traffic (one pcap per flow count) and rules.
+	for sc in $SCENARIOS; do
+		case $sc in
+		fw-[0-9]*)
+			fl=$(flows_of "$sc")
+			[ -s "$T/flows-$fl.pcap" ] || "$PY" "$ROOT/bench/mkpcap.py" --flows "$fl" "$T/flows-$fl.pcap" ||
+				die "cannot write the $fl-flow pcap"
+			;;
+		esac
+	done
+	"$PY" "$ROOT/bench/fwrules.py" "$T/fw" "$FW_RULES" "$FW_CHANGE" || die "cannot write the firewall rules"
+	read -r FW_MAC FW_IP < <(cd "$ROOT/bench" && "$PY" -B -c 'import mkpcap; print(mkpcap.SRC_MAC, mkpcap.SRC_IP)') ||
+		die "cannot read the fw traffic's source from bench/mkpcap.py"
+	cp "$T/fw/ovs-fw.flows" "$OUT/ovs-fw.flows"
+	cp "$T/fw/sg-rules.json" "$OUT/sg-rules.json"
+fi
 
 {
 	env_facts
@@ -168,18 +220,100 @@ trap 'exit 129' HUP
 	echo "forced=$FORCED"
 	echo "quick=${BENCH_QUICK:-0}"
 	echo "xvio_args=${BENCH_XVIO_ARGS:-}"
+	echo "fw_rules=$FW_RULES"
+	echo "fw_change=$FW_CHANGE"
 } >"$OUT/env.txt"
 
 # ---------------------------------------------------------------- one run
 
-# Which systems run a scenario: OVS only guest -> NIC (as in PEERS.md).
+# Which systems run a scenario: OVS only guest -> NIC (as in PEERS.md) and
+# fw; fw: xvio in network mode and xvio's relay, no testpmd.
 systems_for() {
-	local s out=()
+	local s out=() d=${1%%-*}
 	for s in $SYSTEMS; do
-		[ "$s" = ovs ] && [ "${1%%-*}" != g2n ] && continue
-		out+=("$s")
+		case $d/$s in
+		n2g/ovs | v2v/ovs | fw/testpmd) continue ;;
+		fw/xvio) out+=(xvio xvio-relay) ;;
+		*) out+=("$s") ;;
+		esac
 	done
 	echo "${out[*]}"
+}
+
+# Extra key=value lines for the run's meta.kv (fw setup and change figures).
+RUN_META=()
+
+# xv_fw_setup: xvio in network mode for the fw scenarios: network, uplink
+# (the null NIC), a security group without its default rules, the VM port
+# with the traffic's source MAC/IP and that group, then all the rules in one
+# sg.rule.add call (timed; its apply_ms recorded).
+FW_NET=fwnet FW_SG=fw # FW_MAC, FW_IP: set with the pcaps (the traffic's source)
+xv_fw_setup() {
+	local ids out t0 t1 n
+	xv_do network add "$FW_NET" && xv_do sg add "$FW_SG" || return 1
+	ids=$(xv call sg.show "{\"name\":\"$FW_SG\"}" | jq -ce '[.result.rules[].id]') ||
+		{ log "xvio: sg.show $FW_SG gave no rule list"; return 1; }
+	if [ "$ids" != "[]" ]; then
+		xv_do call sg.rule.del "{\"sg\":\"$FW_SG\",\"ids\":$ids}" || return 1
+	fi
+	xv_do port add nic eth net_null0,no-rx=1 --network "$FW_NET" --uplink &&
+		xv_do port add vm vhost "$SOCK0" --queues 1 --network "$FW_NET" --mac "$FW_MAC" --ip "$FW_IP" --sg "$FW_SG" ||
+		return 1
+	echo "+ xvioctl call sg.rule.add @sg-rules.json" >>"$RUNDIR/xvioctl.log"
+	t0=$(now_s)
+	out=$(xv call sg.rule.add "$(cat "$T/fw/sg-rules.json")" 2>>"$RUNDIR/xvioctl.log")
+	t1=$(now_s)
+	printf '%s\n' "$out" | cut -c1-300 >>"$RUNDIR/xvioctl.log"
+	n=$(printf '%s' "$out" | jq -e '.result.ids | length' 2>/dev/null)
+	[ "$n" = "$FW_RULES" ] || { log "xvio: sg.rule.add of $FW_RULES rules failed: $(printf '%s' "$out" | cut -c1-200)"; return 1; }
+	RUN_META+=("fw.load_rules=$n" "fw.load_apply_ms=$(printf '%s' "$out" | jq '.result.apply_ms')"
+		"fw.load_wall_ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b - a) * 1000}')")
+	xv --json status >"$RUNDIR/status.out" 2>/dev/null
+}
+
+# fw_change: add FW_CHANGE rules in one sg.rule.add call while traffic
+# flows (after the window), through bench/xvcall.py (the JSON is too long
+# for one command-line argument). The SUT counters are read right before
+# and after the call (xvio's own clock gives the interval); the generator's
+# counters every ~0.2 s during it (xvio's control thread is busy with the
+# call, the generator is not). Everything goes to RUNDIR/chg.kv for
+# report.py.
+fw_change() {
+	local f=$RUNDIR/chg.kv p i=0 rc
+	[ "$FW_CHANGE" -gt 0 ] || return 0
+	snap xvio "$RUNDIR/chg0.kv"
+	"$PY" "$ROOT/bench/xvcall.py" "$XV_CTL" sg.rule.add "$T/fw/sg-change.json" >"$RUNDIR/chg.out" 2>"$RUNDIR/chg.err" &
+	p=$!
+	track "$p"
+	while alive "$p" && [ "$i" -lt 600 ]; do
+		{
+			echo "g.$i.t.pre=$(now_s)"
+			tp_snap gen gen | sed -n "s/^gen\.nic\.1\.tx=/g.$i.tx=/p"
+			echo "g.$i.t.post=$(now_s)"
+		} >>"$RUNDIR/chg-gen.kv"
+		i=$((i + 1))
+		sleep 0.2
+	done
+	stop_proc "$p" TERM 30
+	rc=$STOP_RC
+	snap xvio "$RUNDIR/chg1.kv"
+	{
+		echo "rc=$rc"
+		echo "rules=$FW_CHANGE"
+		if [ -s "$RUNDIR/chg.out" ]; then
+			jq -r '"t_send=\(.t_send)", "t_reply=\(.t_reply)", "ok=\(.reply.ok)",
+				"apply_ms=\(.reply.result.apply_ms // "")", "ids=\(.reply.result.ids // [] | length)",
+				"error=\(.reply.error.message // .error // "")"' "$RUNDIR/chg.out"
+		else
+			echo "error=xvcall.py: $(tail -1 "$RUNDIR/chg.err" 2>/dev/null)"
+		fi
+		sed 's/^/s0./' "$RUNDIR/chg0.kv"
+		sed 's/^/s1./' "$RUNDIR/chg1.kv"
+		cat "$RUNDIR/chg-gen.kv" 2>/dev/null
+		xv --json status 2>/dev/null | jq -r '(if has("result") then .result else . end) |
+			"rules_after=\(.net.rules // "")", "classifier_rules=\(.net.classifier_rules // "")",
+			"last_apply_ms=\(.net.last_apply_ms // .net.acl_build_ms // "")", "ct_count=\(.net.ct.count // "")"'
+	} >"$f"
 }
 
 # Per-run layout, set by run_setup:
@@ -192,12 +326,16 @@ SOCK0='' SOCK1='' FAR='' FAR_SRC='' GEN_TX='' GEN_DROP='' SUT_IN='' SUT_OUT=''
 sut_up() { # SYS DIR SIZE SEQ
 	local sys=$1 dir=$2 size=$3 seq=$4
 	case $sys in
-	xvio)
+	xvio | xvio-relay)
 		xv_start || return 1
-		case $dir in
-		g2n)
+		case $dir/$sys in
+		g2n/* | fw/xvio-relay)
 			xv_do port add vm vhost "$SOCK0" --queues 1 && xv_do port add nic eth net_null0,no-rx=1 &&
 				xv_do relay add vm nic || return 1
+			FAR=sut.port.nic.tx FAR_SRC=sut SUT_IN=sut.port.vm.rx SUT_OUT=sut.port.nic.tx
+			;;
+		fw/xvio)
+			xv_fw_setup || return 1
 			FAR=sut.port.nic.tx FAR_SRC=sut SUT_IN=sut.port.vm.rx SUT_OUT=sut.port.nic.tx
 			;;
 		n2g)
@@ -236,8 +374,17 @@ sut_up() { # SYS DIR SIZE SEQ
 		;;
 	ovs)
 		ovs_start "$seq" || return 1
-		ovs_port_vhost vhost0 "$SOCK0" 1 && ovs_port_dpdk out0 net_null0,no-rx=1 2 &&
-			ovs_flow "in_port=vhost0,actions=output:out0" || { log "ovs: port/flow setup failed (log: $OVS_R)"; return 1; }
+		ovs_port_vhost vhost0 "$SOCK0" 1 && ovs_port_dpdk out0 net_null0,no-rx=1 2 ||
+			{ log "ovs: port setup failed (log: $OVS_R)"; return 1; }
+		if [ "$dir" = fw ]; then
+			local t0 t1
+			t0=$(now_s)
+			ovs_flows "$T/fw/ovs-fw.flows" || { log "ovs: add-flows failed (log: $OVS_R)"; return 1; }
+			t1=$(now_s)
+			RUN_META+=("fw.load_rules=$FW_RULES" "fw.load_wall_ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b - a) * 1000}')")
+		else
+			ovs_flow "in_port=vhost0,actions=output:out0" || { log "ovs: flow setup failed (log: $OVS_R)"; return 1; }
+		fi
 		# The PMD's own counters are read together with its cycle counters
 		# (a clock); dump-ports out0 is the cross-check.
 		FAR=sut.pmd.rx FAR_SRC=sut SUT_IN=sut.pmd.rx SUT_OUT=sutp.port.tx
@@ -249,7 +396,17 @@ sut_up() { # SYS DIR SIZE SEQ
 guest_up() { # SYS DIR SIZE SEQ
 	local sys=$1 dir=$2 size=$3 seq=$4 srv='' vd=() mode
 	[ "$sys" = ovs ] && srv=,server=1 # OVS's vhost port is a client
+	local mbufs=$BENCH_TP_MBUFS
 	case $dir in
+	fw)
+		# The pcap PMD keeps every frame of the file in an mbuf of the pool.
+		local fl
+		fl=$(flows_of "$dir-$size")
+		mbufs=$((BENCH_TP_MBUFS + fl))
+		vd=(--vdev "net_pcap0,rx_pcap=$T/flows-$fl.pcap,infinite_rx=1" --vdev "net_virtio_user0,path=$SOCK0,queues=1$srv")
+		mode=(--forward-mode=io)
+		GEN_TX=gen.nic.1.tx GEN_DROP=gen.fwd.1.txdrop
+		;;
 	g2n)
 		if [ "$size" = imix ]; then
 			vd=(--vdev "net_pcap0,rx_pcap=$T/imix.pcap,infinite_rx=1" --vdev "net_virtio_user0,path=$SOCK0,queues=1$srv")
@@ -274,7 +431,7 @@ guest_up() { # SYS DIR SIZE SEQ
 		;;
 	esac
 	tp_start gen -l 0,1 --main-lcore 1 --no-pci --in-memory --single-file-segments --file-prefix="xvbg$$n$seq" \
-		"${vd[@]}" -- -i "${mode[@]}" --nb-cores=1 --record-core-cycles --total-num-mbufs="$BENCH_TP_MBUFS" || return 1
+		"${vd[@]}" -- -i "${mode[@]}" --nb-cores=1 --record-core-cycles --total-num-mbufs="$mbufs" || return 1
 	tp_cmd gen start
 }
 
@@ -290,7 +447,7 @@ bracket() { # TAG cmd...
 
 sut_snap() { # SYS
 	case $1 in
-	xvio) bracket sut xv_snap sut ;;
+	xvio | xvio-relay) bracket sut xv_snap sut ;;
 	testpmd) bracket sut tp_snap sut sut ;;
 	ovs)
 		bracket sut ovs_snap_pmd sut
@@ -301,7 +458,7 @@ sut_snap() { # SYS
 
 sut_alive() {
 	case $1 in
-	xvio) [ -n "$XV_PID" ] && alive "$XV_PID" ;;
+	xvio | xvio-relay) [ -n "$XV_PID" ] && alive "$XV_PID" ;;
 	testpmd) tp_alive sut ;;
 	ovs) [ -n "$OVS_VS_PID" ] && alive "$OVS_VS_PID" ;;
 	esac
@@ -362,6 +519,7 @@ run_one() { # SCENARIO SYS RUN
 	mkdir -p "$RUNDIR"
 	SOCK0=$RUNDIR/vh0.sock SOCK1=$RUNDIR/vh1.sock
 	FAR='' FAR_SRC='' GEN_TX='' GEN_DROP='' SUT_IN='' SUT_OUT=''
+	RUN_META=()
 	# Background load on the two CPUs right before the run (nothing of ours runs now).
 	read -r bg0 bg1 < <(cpu_busy 0.5)
 	if ! sut_up "$sys" "$dir" "$size" "$SEQ"; then
@@ -377,9 +535,23 @@ run_one() { # SCENARIO SYS RUN
 		snap "$sys" "$RUNDIR/end.kv"
 		sut_alive "$sys" || err="system under test exited during the window"
 		tp_alive gen || err="${err:+$err; }guest testpmd exited during the window"
+		if [ -z "$err" ] && [ "$dir/$sys" = fw/xvio ]; then
+			xv --json status >"$RUNDIR/status-end.out" 2>/dev/null
+			fw_change
+			sut_alive "$sys" || err="xvio exited during the rule change"
+		fi
+	fi
+	if [ "$dir/$sys" = fw/ovs ] && [ -n "$OVS_VS_PID" ] && alive "$OVS_VS_PID"; then
+		# For the logs: the datapath flows and conntrack at the end.
+		{
+			echo "# dpctl/dump-flows (first 20 of $(ovs_appctl dpctl/dump-flows 2>/dev/null | wc -l))"
+			ovs_appctl dpctl/dump-flows 2>&1 | head -20
+			echo "# dpctl/ct-stats-show"
+			ovs_appctl dpctl/ct-stats-show 2>&1
+		} >"$RUNDIR/ovs-state.log"
 	fi
 	# Teardown: guest first, then the system under test.
-	if [ "$sys" = xvio ] && [ -n "$XV_PID" ] && ! alive "$XV_PID"; then
+	if [[ $sys == xvio* ]] && [ -n "$XV_PID" ] && ! alive "$XV_PID"; then
 		wait "$XV_PID" 2>/dev/null
 		sut_rc=$?
 		err="${err:+$err; }xvio died (exit status $sut_rc)"
@@ -388,7 +560,7 @@ run_one() { # SCENARIO SYS RUN
 	fi
 	tp_stop gen
 	case $sys in
-	xvio)
+	xvio | xvio-relay)
 		if [ -n "$XV_PID" ]; then
 			xv_stop
 			sut_rc=$STOP_RC
@@ -416,11 +588,17 @@ run_one() { # SCENARIO SYS RUN
 		echo "window_planned_s=$WINDOW"
 		echo "clk_tck=$(getconf CLK_TCK)"
 		echo "imix=$IMIX"
+		if [ "$dir" = fw ]; then
+			echo "frame=64"
+			echo "flows=$(flows_of "$scen")"
+			echo "fw.rules=$FW_RULES"
+		fi
+		[ ${#RUN_META[@]} -gt 0 ] && printf '%s\n' "${RUN_META[@]}"
 		echo "sut_rc=$sut_rc"
 		echo "error=$err"
 		echo "logs=logs/$name"
 	} >"$RUNDIR/meta.kv"
-	line=$("$PY" "$ROOT/bench/report.py" record "$RUNDIR/meta.kv" "$RUNDIR/start.kv" "$RUNDIR/end.kv") ||
+	line=$("$PY" "$ROOT/bench/report.py" record "$RUNDIR/meta.kv" "$RUNDIR/start.kv" "$RUNDIR/end.kv" "$RUNDIR/chg.kv") ||
 		line="{\"scenario\":\"$scen\",\"system\":\"$sys\",\"run\":$run,\"seq\":$SEQ,\"ok\":false,\"error\":\"report.py record failed\"}"
 	printf '%s\n' "$line" >>"$RUNS_JSONL"
 	# Keep the logs and counter snapshots of failed runs and of runs whose
@@ -433,7 +611,10 @@ run_one() { # SCENARIO SYS RUN
 	fi
 	printf '%s\n' "$line" | jq -r --arg n "$SEQ/$TOTAL" '"[\($n)] \(.scenario) \(.system) run \(.run): " +
 		(if .ok then "\(.mpps * 1000 | round / 1000) Mpps, \(.busy_cpp // "-" | if type == "number" then (. * 10 | round / 10) else . end) busy cyc/pkt, \(.total_cpp * 10 | round / 10) cyc/pkt, SUT busy \((.busy_frac // 0) * 100 | round)%" +
-		 (if (.flags | length) > 0 then " [\(.flags | join(","))]" else "" end)
+		 (if (.flags | length) > 0 then " [\(.flags | join(","))]" else "" end) +
+		 (if .fw.load_apply_ms != null then "; \(.fw.load_rules) rules applied in \(.fw.load_apply_ms * 10 | round / 10) ms" else "" end) +
+		 (if .fw.chg_wall_ms != null then "; +\(.fw.chg_rules) rules: call \(.fw.chg_wall_ms | round) ms, apply_ms \(.fw.chg_apply_ms // 0 | round), \(.fw.chg_mpps // "-") Mpps during it (lowest 0.2-s generator sample \(.fw.chg_gen_min_mpps // "-"), generator CPU \(.fw.chg_gen_cpu // 0 | . * 100 | round)%)" else "" end) +
+		 (if .fw.chg_error != null then "; rule change FAILED: \(.fw.chg_error)" else "" end)
 		 else "FAILED: \(.error) (logs: \($out)/\(.logs // "logs"))" end)' --arg out "$OUT" >&2
 	rm -rf "$RUNDIR"
 }

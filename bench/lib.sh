@@ -277,7 +277,8 @@ xv_snap() {
 		(if $r.workers[0].sleeps != null then "\($p).sleeps=\([$r.workers[].sleeps] | add)" else empty end),
 		(if $r.workers[0].timer_wakes != null then "\($p).timer_wakes=\([$r.workers[].timer_wakes] | add)" else empty end),
 		"\($p).tsc_hz=\($r.tsc_hz)",
-		"\($p).drops=\($r.drops.total)"' || return 1
+		"\($p).drops=\($r.drops.total)",
+		($r.drops | to_entries[] | select(.key != "total") | "\($p).drop.\(.key)=\(.value)")' || return 1
 	echo "$1.cpu=$(proc_ticks "$XV_PID")"
 }
 
@@ -347,6 +348,11 @@ ovs_flow() {
 	ovs-ofctl del-flows br0 && ovs-ofctl add-flow br0 "$1"
 }
 
+# ovs_flows FILE: replace br0's flows with FILE's (ovs-ofctl add-flows).
+ovs_flows() {
+	ovs-ofctl del-flows br0 && ovs-ofctl add-flows br0 "$1"
+}
+
 # ovs_snap_pmd PREFIX: the PMD's counters (dpif-netdev/pmd-stats-show,
 # cumulative): packets received, idle and processing cycles.
 ovs_snap_pmd() {
@@ -354,6 +360,11 @@ ovs_snap_pmd() {
 		/^[^ \t]/ { inp = ($0 ~ /^pmd thread.*core_id 1:/) }
 		!inp { next }
 		/packets received:/ { print p ".pmd.rx=" $NF }
+		/packet recirculations:/ { print p ".pmd.recirc=" $NF }
+		/emc hits:/ { print p ".pmd.emc=" $NF }
+		/megaflow hits:/ { print p ".pmd.megaflow=" $NF }
+		/miss with success upcall:/ { print p ".pmd.upcall=" $NF }
+		/miss with failed upcall:/ { print p ".pmd.upcall_fail=" $NF }
 		/idle cycles:/ { print p ".pmd.idle=" $3 }
 		/processing cycles:/ { print p ".pmd.proc=" $3 }'
 	echo "$1.cpu=$(proc_ticks "$OVS_VS_PID")"

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Benchmark bookkeeping for bench/bench.sh (standard library only).
 
-    report.py record META START END   -> one JSON line (a run's result) on stdout
+    report.py record META START END [CHG]
+                                      -> one JSON line (a run's result) on stdout
     report.py summary DIR             -> DIR/runs.csv, summary.json, summary.md,
                                          chart.dat, chart.gp, chart.png (gnuplot)
 
 META/START/END are key=value files written by bench.sh: the run's layout
-and two counter snapshots (window start and end). See doc/benchmark.md for
-what every field means.
+and two counter snapshots (window start and end); CHG (fw scenarios, xvio)
+the rule change made after the window. See doc/benchmark.md for what every
+field means.
 """
 import csv
 import json
@@ -18,9 +20,26 @@ import statistics
 import subprocess
 import sys
 
-SYSTEM_ORDER = ["xvio", "testpmd", "ovs"]
-SYSTEM_LABEL = {"xvio": "xvio", "testpmd": "testpmd (io fwd)", "ovs": "OVS-DPDK (l2 flow)"}
-DIR_LABEL = {"g2n": "guest->NIC", "n2g": "NIC->guest", "v2v": "guest->guest"}
+SYSTEM_ORDER = ["xvio", "xvio-relay", "testpmd", "ovs"]
+SYSTEM_LABEL = {"xvio": "xvio", "xvio-relay": "xvio (plain relay)", "testpmd": "testpmd (io fwd)",
+                "ovs": "OVS-DPDK (l2 flow)"}
+# In the firewall scenarios (fw-FLOWS).
+FW_LABEL = {"xvio": "xvio (network: SG rules + ct)", "xvio-relay": "xvio (plain relay, same traffic)",
+            "ovs": "OVS-DPDK (ct + rules as flows)"}
+DIR_LABEL = {"g2n": "guest->NIC", "n2g": "NIC->guest", "v2v": "guest->guest", "fw": "firewall g->N"}
+FW_TARGET_OVS = 2.0     # xvio fw >= 2x OVS fw
+FW_TARGET_RELAY = 0.5   # xvio fw >= 50 % of xvio's relay
+
+
+def base_system(name):
+    """xvio-relay is xvio: same counters and clock."""
+    return "xvio" if name in ("xvio", "xvio-relay") else name
+
+
+def sys_label(scen, name):
+    if (scen or "").startswith("fw-"):
+        return FW_LABEL.get(name, name)
+    return SYSTEM_LABEL.get(name, name)
 
 # Thresholds for the flags (see doc/benchmark.md).
 UNSAT_BUSY = 0.95   # SUT busy below this: the generator/receiver was the limit
@@ -63,7 +82,9 @@ def rnd(x, n=3):
     return None if x is None else round(x, n)
 
 
-def avg_frame(size, imix):
+def avg_frame(size, imix, frame=None):
+    if frame:
+        return float(frame)
     if size == "imix":
         sizes = [int(x) for x in imix.split(",")]
         return sum(sizes) / len(sizes)
@@ -110,12 +131,12 @@ def self_clock(s, e, tag, sysname, tsc):
     return None
 
 
-def record(meta_p, start_p, end_p):
+def record(meta_p, start_p, end_p, chg_p=None):
     m, s, e = read_kv(meta_p), read_kv(start_p), read_kv(end_p)
-    sysname = m.get("system", "")
+    sysname = base_system(m.get("system", ""))
     rec = {
         "scenario": m.get("scenario"), "dir": m.get("dir"), "size": m.get("size"),
-        "system": sysname, "run": int(m.get("run", 0)), "seq": int(m.get("seq", 0)),
+        "system": m.get("system", ""), "run": int(m.get("run", 0)), "seq": int(m.get("seq", 0)),
         "ok": False, "error": m.get("error") or None,
         "t_start": num(s, "t"), "window_s": None, "clock": None, "far_pkts": None, "mpps": None,
         "gbps": None, "tsc_hz": None, "busy_cycles": None, "busy_frac": None, "polled_frac": None,
@@ -124,6 +145,11 @@ def record(meta_p, start_p, end_p):
         "sut_drop_pkts": None, "bg_busy": None, "query_lag_s": None, "checks": [], "flags": [],
         "sut_exit": m.get("sut_rc") or None, "logs": m.get("logs"),
     }
+    if m.get("flows"):
+        rec["flows"] = int(m["flows"])
+    fw = {k[3:]: num(m, k) for k in m if k.startswith("fw.")}
+    if fw:
+        rec["fw"] = fw
     try:
         rec["bg_busy"] = max(float(m.get("bg_busy0") or 0), float(m.get("bg_busy1") or 0))
     except ValueError:
@@ -187,7 +213,7 @@ def record(meta_p, start_p, end_p):
         return rec
     far_rate = far / window
     rec["mpps"] = rnd(far_rate / 1e6, 4)
-    rec["gbps"] = rnd(far_rate / 1e6 * avg_frame(m.get("size"), m.get("imix", "64")) * 8 / 1000, 3)
+    rec["gbps"] = rnd(far_rate / 1e6 * avg_frame(m.get("size"), m.get("imix", "64"), m.get("frame")) * 8 / 1000, 3)
 
     w_sut, w_gen = win("sut.x") or window, win("gen.x") or window
     busy = polled = None
@@ -223,6 +249,15 @@ def record(meta_p, start_p, end_p):
     rec["sut_out_pkts"] = dint(m.get("sut_out_key"))
     if sysname == "xvio":
         rec["sut_drop_pkts"] = dint("sut.drops")
+        reasons = {k[9:]: dint(k) for k in e if k.startswith("sut.drop.")}
+        rec["sut_drop_reasons"] = {k: v for k, v in sorted(reasons.items()) if v}
+    elif sysname == "ovs":
+        # Datapath work per received packet (fw: recirculations, upcalls).
+        rx = delta(s, e, "sut.pmd.rx")
+        if rx:
+            rec["ovs_per_pkt"] = {k: rnd(delta(s, e, "sut.pmd." + k) / rx, 4)
+                                  for k in ("recirc", "emc", "megaflow", "upcall", "upcall_fail")
+                                  if delta(s, e, "sut.pmd." + k) is not None}
     elif sysname == "testpmd":
         rec["sut_drop_pkts"] = dint("sut.fwd.all.txdrop")
 
@@ -253,7 +288,7 @@ def record(meta_p, start_p, end_p):
         close(m.get("gen_tx_key"), m.get("sut_in_key"), "generator tx vs SUT rx")
     if direction in ("n2g", "v2v") or sysname == "ovs":
         close(m.get("sut_out_key"), far_key, "SUT tx vs far end")
-    if sysname == "xvio" and direction == "g2n":
+    if sysname == "xvio" and direction in ("g2n", "fw"):
         a, b = dint("sut.port.nic.tx"), dint("sut.port.nic.opackets")
         if a is not None and b is not None and abs(a - b) > max(1024, 0.001 * a):
             checks.append("xvio nic tx %d vs device opackets %d" % (a, b))
@@ -272,7 +307,64 @@ def record(meta_p, start_p, end_p):
         flags.append("check")
     rec["flags"] = flags
     rec["ok"] = True
+    if chg_p and os.path.exists(chg_p):
+        rec.setdefault("fw", {}).update(change(read_kv(chg_p), tsc, far_key, m.get("gen_tx_key"), clk))
     return rec
+
+
+def change(c, tsc, far_key, gen_key, clk):
+    """The rule change made under traffic after the window (fw_change in
+    bench.sh): the call's wall time and apply_ms, the far-end rate between
+    the SUT snapshots right before and after it, how the xvio worker spent
+    that time (busy, asleep) and how much CPU the generator got (xvio's
+    control thread compiles on the generator's CPU 0), and the generator's
+    rate in the ~0.2 s samples taken during it (lowest one)."""
+    out = {"chg_rules": num(c, "rules"), "chg_ok": c.get("ok") == "true",
+           "chg_apply_ms": num(c, "apply_ms"), "chg_rules_after": num(c, "rules_after"),
+           "chg_classifier_rules": num(c, "classifier_rules"), "ct_count": num(c, "ct_count")}
+    if c.get("error") or c.get("ok") != "true":
+        out["chg_error"] = c.get("error") or "no reply (xvcall.py exit %s)" % c.get("rc")
+    t0, t1 = num(c, "t_send"), num(c, "t_reply")
+    if t0 is not None and t1 is not None:
+        out["chg_wall_ms"] = rnd((t1 - t0) * 1000, 1)
+    s0 = {k[3:]: v for k, v in c.items() if k.startswith("s0.")}
+    s1 = {k[3:]: v for k, v in c.items() if k.startswith("s1.")}
+    far = delta(s0, s1, far_key)
+    w = self_clock(s0, s1, "sut", "xvio", tsc) or bracket_w(s0, s1, "sut")[0]
+    if far is not None and w:
+        out["chg_span_s"] = rnd(w, 3)
+        out["chg_mpps"] = rnd(far / w / 1e6, 3)
+    d = delta(s0, s1, "sut.drops")
+    if d is not None:
+        out["chg_drops"] = int(d)
+    cyc = [delta(s0, s1, "sut." + k) for k in ("busy", "idle", "sleep")]
+    if None not in cyc and sum(cyc) > 0:
+        out["chg_sut_busy_frac"] = rnd(cyc[0] / sum(cyc), 3)
+        out["chg_sut_sleep_frac"] = rnd(cyc[2] / sum(cyc), 3)
+    d = delta(s0, s1, "gen.cpu")
+    if d is not None and w:
+        out["chg_gen_cpu"] = rnd(d / clk / w, 3)
+    # Generator samples: the snapshots' own reading, then every sample taken
+    # during the call, then the one after.
+    pts = []
+    for src, tag in ((s0, "gen"), (None, None), (s1, "gen")):
+        if src is None:
+            i = 0
+            while "g.%d.t.pre" % i in c:
+                a, b, v = num(c, "g.%d.t.pre" % i), num(c, "g.%d.t.post" % i), num(c, "g.%d.tx" % i)
+                if None not in (a, b, v):
+                    pts.append(((a + b) / 2, v))
+                i += 1
+        else:
+            a, b, v = num(src, "t.%s.pre" % tag), num(src, "t.%s.post" % tag), num(src, gen_key)
+            if None not in (a, b, v):
+                pts.append(((a + b) / 2, v))
+    rates = [(q[1] - p[1]) / (q[0] - p[0]) / 1e6 for p, q in zip(pts, pts[1:]) if q[0] > p[0]]
+    if rates:
+        out["chg_gen_samples"] = len(rates)
+        out["chg_gen_min_mpps"] = rnd(min(rates), 3)
+        out["chg_gen_mpps"] = rnd((pts[-1][1] - pts[0][1]) / (pts[-1][0] - pts[0][0]) / 1e6, 3)
+    return out
 
 
 # ---------------------------------------------------------------- summary
@@ -341,6 +433,8 @@ def summary(outdir):
                 "flags": flag_counts,
                 "mpps_runs": [(r.get("run"), r.get("mpps")) for r in ok],
             }
+            if sc.startswith("fw-"):
+                g["fw"] = fw_group(ok)
             groups.append(g)
             by[(sc, sy)] = (g, ok)
 
@@ -367,13 +461,14 @@ def summary(outdir):
 
     ratios = []
     for sc in scen_order:
-        for b in ("testpmd", "ovs"):
+        for b in ("xvio-relay", "testpmd", "ovs"):
             rb = ratio_block(sc, "xvio", b)
             if rb:
                 ratios.append(rb)
 
+    fw = fw_summary(scen_order, by, ratios)
     with open(os.path.join(outdir, "summary.json"), "w") as f:
-        json.dump({"env": env, "groups": groups, "ratios": ratios}, f, indent=2)
+        json.dump({"env": env, "groups": groups, "ratios": ratios, "fw": fw}, f, indent=2)
 
     # summary.md
     L = []
@@ -399,7 +494,7 @@ def summary(outdir):
         d, _, sz = g["scenario"].partition("-")
         fl = ", ".join("%s %d" % (k, v) for k, v in sorted(g["flags"].items())) or "-"
         L.append("| %s %s | %s | %d/%d | **%s** | %s-%s | %s | %s | %s | %s | %s |" % (
-            DIR_LABEL.get(d, d), sz, SYSTEM_LABEL.get(g["system"], g["system"]), g["ok"], g["runs"],
+            DIR_LABEL.get(d, d), sz, sys_label(g["scenario"], g["system"]), g["ok"], g["runs"],
             fmt(g["mpps_median"]), fmt(g["mpps_min"]), fmt(g["mpps_max"]), fmt(g["gbps_median"], 1),
             fmt(g["busy_cpp_median"], 1), fmt(g["total_cpp_median"], 1),
             fmt(g["busy_frac_median"] * 100 if g["busy_frac_median"] is not None else None, 0) + "%",
@@ -415,6 +510,8 @@ def summary(outdir):
                 DIR_LABEL.get(d, d), sz, r["b"], fmt(r["mpps_ratio_of_medians"], 3),
                 fmt(r["pair_ratio_median"], 3), fmt(r["pair_ratio_min"], 3), fmt(r["pair_ratio_max"], 3),
                 r["pairs"], fmt(r["busy_cpp_ratio_of_medians"], 3), fmt(r["total_cpp_ratio_of_medians"], 3)))
+    if fw:
+        L += fw_markdown(fw, env)
     failed = [(g["scenario"], g["system"], f) for g in groups for f in g["failed"]]
     if failed:
         L.append("")
@@ -435,6 +532,167 @@ def summary(outdir):
 
     chart(outdir, scen_order, systems, by, env)
     return 0
+
+
+def fw_group(ok):
+    """Per fw scenario and system: rule loading and the rule change."""
+    def col(k):
+        return [r["fw"].get(k) for r in ok if r.get("fw") and r["fw"].get(k) is not None]
+
+    def mmm(k, n=1):
+        xs = col(k)
+        return {"median": rnd(med(xs), n), "min": rnd(min(xs), n), "max": rnd(max(xs), n),
+                "n": len(xs)} if xs else None
+    g = {"load_apply_ms": mmm("load_apply_ms"), "load_wall_ms": mmm("load_wall_ms"),
+         "chg_wall_ms": mmm("chg_wall_ms"), "chg_apply_ms": mmm("chg_apply_ms"),
+         "chg_mpps": mmm("chg_mpps", 3), "chg_gen_min_mpps": mmm("chg_gen_min_mpps", 3),
+         "chg_drops": mmm("chg_drops", 0), "chg_sut_busy_frac": mmm("chg_sut_busy_frac", 3),
+         "chg_sut_sleep_frac": mmm("chg_sut_sleep_frac", 3), "chg_gen_cpu": mmm("chg_gen_cpu", 3),
+         "chg_errors": [r["fw"]["chg_error"] for r in ok
+                                                          if r.get("fw", {}).get("chg_error")]}
+    g["chg_rules"] = next((r["fw"].get("chg_rules") for r in ok if r.get("fw", {}).get("chg_rules")), None)
+    reasons = {}
+    for r in ok:
+        for k, v in (r.get("sut_drop_reasons") or {}).items():
+            reasons[k] = reasons.get(k, 0) + v
+    g["drop_reasons"] = reasons
+    ovs = [r["ovs_per_pkt"] for r in ok if r.get("ovs_per_pkt")]
+    if ovs:
+        g["ovs_per_pkt"] = {k: rnd(med([o.get(k) for o in ovs]), 3) for k in ovs[0]}
+    return g
+
+
+def fw_summary(scen_order, by, ratios):
+    """The firewall scenarios' figures and targets."""
+    out = []
+    for sc in scen_order:
+        if not sc.startswith("fw-"):
+            continue
+        e = {"scenario": sc, "flows": None}
+        for sy in ("xvio", "xvio-relay", "ovs"):
+            if (sc, sy) in by:
+                g, ok = by[(sc, sy)]
+                e[sy] = {k: g[k] for k in ("mpps_median", "mpps_min", "mpps_max", "busy_cpp_median",
+                                           "busy_frac_median", "ok", "runs", "flags")}
+                e[sy].update(g.get("fw", {}))
+                e["flows"] = e["flows"] or next((r.get("flows") for r in ok if r.get("flows")), None)
+        for r in ratios:
+            if r["scenario"] == sc and r["b"] in ("ovs", "xvio-relay"):
+                e["vs_" + r["b"]] = {k: r[k] for k in ("mpps_ratio_of_medians", "pair_ratio_median",
+                                                        "pair_ratio_min", "pair_ratio_max", "pairs",
+                                                        "busy_cpp_ratio_of_medians")}
+        # The g2n-64 relay of the same run (txonly generator, 256 flows), when it ran.
+        if ("g2n-64", "xvio") in by and e.get("xvio") and e["xvio"]["mpps_median"] and \
+                by[("g2n-64", "xvio")][0]["mpps_median"]:
+            g64 = by[("g2n-64", "xvio")][0]
+            e["vs_g2n64_relay"] = {"g2n64_mpps_median": g64["mpps_median"],
+                                   "g2n64_busy_cpp_median": g64["busy_cpp_median"],
+                                   "mpps_ratio_of_medians": rnd(e["xvio"]["mpps_median"] / g64["mpps_median"], 3)}
+        for b, t in (("ovs", FW_TARGET_OVS), ("xvio-relay", FW_TARGET_RELAY)):
+            v = e.get("vs_" + b, {}).get("mpps_ratio_of_medians")
+            e["target_" + b] = {"min_ratio": t, "met": None if v is None else v >= t}
+        out.append(e)
+    return out
+
+
+def fw_markdown(fw, env):
+    L = ["", "## Firewall: 64 B UDP, %s security-group rules + conntrack, guest -> NIC, one core" %
+         env.get("fw_rules", "1000"), ""]
+    L.append("| flows | xvio fw Mpps | xvio relay Mpps | OVS fw Mpps | xvio fw / OVS fw: medians "
+             "(pairs: median, min-max) | xvio fw / relay | busy cyc/pkt: xvio fw, relay, OVS | targets |")
+    L.append("|---|---|---|---|---|---|---|---|")
+
+    def mp(e, sy):
+        g = e.get(sy)
+        if not g:
+            return "-"
+        return "**%s** (%s-%s)%s" % (fmt(g["mpps_median"]), fmt(g["mpps_min"]), fmt(g["mpps_max"]),
+                                     "" if g["ok"] == g["runs"] else " %d/%d ok" % (g["ok"], g["runs"]))
+
+    def rt(e, b, pct=False):
+        r = e.get("vs_" + b)
+        if not r or r["mpps_ratio_of_medians"] is None:
+            return "-"
+        if pct:
+            return "**%.0f %%** (pairs %.0f %%, %.0f-%.0f)" % (
+                r["mpps_ratio_of_medians"] * 100, (r["pair_ratio_median"] or 0) * 100,
+                (r["pair_ratio_min"] or 0) * 100, (r["pair_ratio_max"] or 0) * 100)
+        return "**%s x** (%s, %s-%s)" % (fmt(r["mpps_ratio_of_medians"]), fmt(r["pair_ratio_median"]),
+                                         fmt(r["pair_ratio_min"]), fmt(r["pair_ratio_max"]))
+
+    def tg(e, b, what):
+        t = e.get("target_" + b, {})
+        return "%s: %s" % (what, {True: "met", False: "NOT met", None: "n/a"}[t.get("met")])
+
+    for e in fw:
+        cpp = ", ".join(fmt(e.get(sy, {}).get("busy_cpp_median"), 0) for sy in ("xvio", "xvio-relay", "ovs"))
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s; %s |" % (
+            e["flows"] or e["scenario"], mp(e, "xvio"), mp(e, "xvio-relay"), mp(e, "ovs"),
+            rt(e, "ovs"), rt(e, "xvio-relay", True), cpp, tg(e, "ovs", ">= 2x OVS"),
+            tg(e, "xvio-relay", ">= 50 % relay")))
+
+    def pct(d):
+        return "-" if not d or d["median"] is None else "%.0f %%" % (d["median"] * 100)
+
+    def mm(d, unit="", n=1):
+        if not d:
+            return "-"
+        return "%s%s (%s-%s, %d runs)" % (fmt(d["median"], n), unit, fmt(d["min"], n), fmt(d["max"], n), d["n"])
+
+    for e in fw:
+        g = e.get("vs_g2n64_relay")
+        if g:
+            L.append("")
+            L.append("%s flows: xvio fw is %.0f %% of this run's g2n-64 relay (txonly generator, 256 flows: "
+                     "%s Mpps, %s busy cyc/pkt)." % (e["flows"], g["mpps_ratio_of_medians"] * 100,
+                                                     fmt(g["g2n64_mpps_median"]), fmt(g["g2n64_busy_cpp_median"], 0)))
+    L.append("")
+    L.append("Loading the rules (one call, before the traffic):")
+    for e in fw:
+        x, o = e.get("xvio") or {}, e.get("ovs") or {}
+        L.append("- %s flows: xvio `sg.rule.add` of %s rules: apply_ms %s, call %s; OVS `ovs-ofctl add-flows` "
+                 "of the same rules: %s." % (
+                     e["flows"], env.get("fw_rules", "?"), mm(x.get("load_apply_ms")),
+                     mm(x.get("load_wall_ms"), " ms"), mm(o.get("load_wall_ms"), " ms")))
+    chg = [e for e in fw if (e.get("xvio") or {}).get("chg_wall_ms")]
+    if chg or any((e.get("xvio") or {}).get("chg_errors") for e in fw):
+        L.append("")
+        L.append("Rule change under traffic (xvio, after each window: %s more rules in one `sg.rule.add` call; "
+                 "the reply comes when they are in force):" % env.get("fw_change", "?"))
+        for e in fw:
+            x = e.get("xvio") or {}
+            if x.get("chg_wall_ms"):
+                L.append("- %s flows: call %s, apply_ms %s; far-end rate over the call %s Mpps (window median %s), "
+                         "lowest ~0.2 s generator sample %s Mpps; xvio drops during it: %s (most in a run); "
+                         "meanwhile the xvio worker was busy %s and asleep %s of the time, the generator got "
+                         "%s of CPU 0." % (
+                             e["flows"], mm(x["chg_wall_ms"], " ms", 0), mm(x.get("chg_apply_ms"), "", 0),
+                             mm(x.get("chg_mpps"), "", 2), fmt(x.get("mpps_median")),
+                             mm(x.get("chg_gen_min_mpps"), "", 2),
+                             fmt((x.get("chg_drops") or {}).get("max"), 0),
+                             pct(x.get("chg_sut_busy_frac")), pct(x.get("chg_sut_sleep_frac")),
+                             pct(x.get("chg_gen_cpu"))))
+            for err in x.get("chg_errors") or []:
+                L.append("- %s flows: rule change failed: %s" % (e["flows"], err))
+    notes = []
+    for e in fw:
+        x, o = e.get("xvio") or {}, e.get("ovs") or {}
+        if x.get("drop_reasons"):
+            notes.append("%s flows: xvio fw drops in the windows: %s" % (
+                e["flows"], ", ".join("%s %d" % kv for kv in sorted(x["drop_reasons"].items()))))
+        if o.get("ovs_per_pkt"):
+            notes.append("%s flows: OVS per received packet (medians): %s" % (
+                e["flows"], ", ".join("%s %s" % kv for kv in o["ovs_per_pkt"].items())))
+    if notes:
+        L.append("")
+        L += ["- " + n for n in notes]
+    L.append("")
+    L.append("Same generator for all three (the pcap of FLOWS 64 B UDP flows replayed by testpmd, io forwarding "
+             "into virtio-user); xvio relay = the g2n relay of that traffic. OVS: `ct(table=1,zone=1)`, then "
+             "`+trk+est`/`+rel` output, `+trk+new` through the rules as flows that `ct(commit)` and output. "
+             "One-way UDP stays `+new` in OVS (every packet: ct, recirculation, rules, ct commit); xvio "
+             "checks the rules only for the first packet of a connection. Targets: ratio of the medians.")
+    return L
 
 
 def chart(outdir, scen_order, systems, by, env):
@@ -458,7 +716,11 @@ def chart(outdir, scen_order, systems, by, env):
     plots = []
     for i, s in enumerate(systems):
         c = 2 + 3 * i
-        plots.append("'chart.dat' using %d:%d:%d:xtic(1) title '%s'" % (c, c + 1, c + 2, SYSTEM_LABEL.get(s, s)))
+        lab = SYSTEM_LABEL.get(s, s)
+        if any(sc.startswith("fw-") for sc in scen_order):
+            lab = {"xvio": "xvio (fw: network mode)", "xvio-relay": "xvio relay (fw reference)",
+                   "ovs": "OVS-DPDK (l2 flow; fw: ct + rules)"}.get(s, lab)
+        plots.append("'chart.dat' using %d:%d:%d:xtic(1) title '%s'" % (c, c + 1, c + 2, lab))
     title = "xvio benchmark %s (median Mpps, bars: min-max%s)" % (
         env.get("date", "")[:16], "; BENCH_FORCE: shared CPUs" if env.get("forced") == "1" else "")
     with open(gp, "w") as f:
@@ -486,8 +748,8 @@ plot %s
 
 
 def main():
-    if len(sys.argv) == 5 and sys.argv[1] == "record":
-        print(json.dumps(record(*sys.argv[2:5]), separators=(",", ":")))
+    if len(sys.argv) in (5, 6) and sys.argv[1] == "record":
+        print(json.dumps(record(*sys.argv[2:]), separators=(",", ":")))
         return 0
     if len(sys.argv) == 3 and sys.argv[1] == "summary":
         return summary(sys.argv[2])
