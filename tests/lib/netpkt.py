@@ -28,7 +28,8 @@
 # pcap files:
 #   count FILE                 number of frames
 #   has FILE TEXT              number of frames whose bytes contain TEXT
-#   from FILE MAC              number of frames with Ethernet source MAC
+#   from FILE MAC [ETHERTYPE]  number of frames with Ethernet source MAC (and
+#                              that ethertype, hex: 0806)
 #   compare EXPECTED GOT       same frames, same order, byte for byte (exit 0)
 # Golden packets:
 #   golden DIR                 the input and expected pcaps of t-net-golden.sh
@@ -38,6 +39,7 @@
 import json
 import os
 import select
+import signal
 import socket
 import struct
 import sys
@@ -883,6 +885,10 @@ def compare(args):
 
 
 def main():
+    # Background jobs of a script start with SIGINT ignored; the tests stop
+    # what they started with SIGINT (then SIGKILL after a bound).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if len(sys.argv) < 2:
         sys.exit(__doc__ if __doc__ else "usage: netpkt.py OP ...")
     op, args = sys.argv[1], sys.argv[2:]
@@ -915,7 +921,9 @@ def main():
         print(sum(1 for f in pcap_read(args[0]) if t in f) if os.path.exists(args[0]) else 0)
     elif op == "from":
         m = mac(args[1])
-        print(sum(1 for f in pcap_read(args[0]) if f[6:12] == m) if os.path.exists(args[0]) else 0)
+        et = struct.pack("!H", int(args[2], 16)) if len(args) > 2 else None
+        print(sum(1 for f in pcap_read(args[0]) if f[6:12] == m and (et is None or f[12:14] == et))
+              if os.path.exists(args[0]) else 0)
     elif op == "compare":
         return compare(args)
     else:
@@ -924,4 +932,7 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
