@@ -234,10 +234,11 @@ IX = "198.18.20.99"             # an address S does not own
 IX6 = "2001:2:0:20::99"
 BCAST = "ff:ff:ff:ff:ff:ff"
 LLA = None                      # S's EUI-64 link-local, set below
+CT_CAP = 128                    # xvio --ct-capacity (case ctfull)
 
 CONF = {
     "MA": MA, "IA": IA, "IA6": IA6, "PA": PA, "MB": MB, "IB": IB, "IB6": IB6,
-    "PB": PB, "MX": MX,
+    "PB": PB, "MX": MX, "CT_CAP": CT_CAP,
 }
 
 
@@ -579,6 +580,17 @@ def golden_cases():
                   icmp6(IA6, snb, 135, 0, b"\0" * 4, ip6(IB6) + b"\x01\x01" + mac(MA)),
                   hlim=255), to="BU")
     c.add(udp4(MA, MB, IA, IB, 4000, 53, t()), to="B")
+    cases.append(c)
+
+    # ---- ctfull: xvio runs with --ct-capacity CT_CAP; the table is empty
+    # (flushed, reclaimed) when this case starts: new flows past the
+    # capacity are refused (S is a VM port, egress udp 53).
+    c = Case("ctfull", "more new connections than the conntrack table holds")
+    for i in range(CT_CAP + 2):
+        c.add(udp4(MA, MB, IA, IB, 10000 + i, 53, b"xvio ctfull %d" % i),
+              to="B" if i < CT_CAP else "", drop=None if i < CT_CAP else [("S", "ct_full")])
+    # a packet of a tracked flow still passes
+    c.add(udp4(MA, MB, IA, IB, 10000, 53, b"xvio ctfull again"), to="B")
     cases.append(c)
 
     # ---- uplink: S is an uplink now (no port security, no groups)

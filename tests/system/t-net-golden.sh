@@ -18,9 +18,13 @@
 # DHCP/ARP probe/DAD exceptions, ND, RA, ethertypes), vlan, malformed
 # (truncated or inconsistent Ethernet/IPv4/IPv6/TCP/UDP/ICMP/ARP/ND headers,
 # extension header chains), frag, tcpflags (conntrack: odd flags, packets
-# without a connection, ICMP errors), rules (B's ingress rules), egress
-# (S's own rules), uplink (S as an uplink). Conntrack state carries over
-# from one case to the next (the tuples differ where it matters).
+# without a connection), related (ICMP errors and packets of the
+# connections tcpflags opened: a connection is seen from the next burst on,
+# so they are a case of their own), rules (B's ingress rules), egress (S's
+# own rules), ctfull (xvio runs with --ct-capacity 128: the flows past it
+# are refused), uplink (S as an uplink). Conntrack state carries over from
+# one case to the next (the tuples differ where it matters). Cases with a
+# TODO reason (netpkt.py) are what the spec says and xvio does not do yet.
 #
 # The guest is the sender because an eth port starts receiving as soon as
 # it is added: a net_pcap rx_pcap port reads its file before the network
@@ -35,7 +39,7 @@ netpkt golden "$D" || bail "netpkt.py golden writes the cases"
 # shellcheck disable=SC1091
 . "$D/conf.sh"
 
-start_xvio || bail "xvio starts"
+start_xvio --ct-capacity "$CT_CAP" || bail "xvio starts"
 check "network add gold" xctl network add gold
 check "sg add ga (S: default egress rules)" xctl sg add ga
 check "sg add gb (B)" xctl sg add gb
@@ -50,6 +54,15 @@ check "sg rule add gb: 7 ingress rules in one call" \
 	xctl call sg.rule.add "{\"sg\":\"gb\",\"rules\":$gb_rules}"
 check "port add S (vhost, VM port: $MA $IA,$PA,$IA6, group ga)" \
 	xctl port add S vhost "$T/S.sock" --network gold --mac "$MA" --ip "$IA,$PA,$IA6" --sg ga
+
+# ct_used_is N: the conntrack table holds N entries (live or not yet reclaimed)
+ct_used_is() { [ "$(xjq .net.ct.used status)" = "$1" ]; }
+
+# idle_reclaim: flushed entries are reclaimed while the worker has nothing
+# to poll (no guest on S, no other port)
+idle_reclaim() {
+	check "conntrack: flushed entries reclaimed with no port polled" wait_until 5 ct_used_is 0
+}
 
 npcap=0
 # receivers CASE: fresh B and U, writing CASE.got.B.pcap and CASE.got.U.pcap
@@ -81,6 +94,13 @@ run_case() {
 	if ! receivers "$c"; then
 		not_ok "$c: receivers B and U added"
 		return
+	fi
+	# ctfull fills the table; it and the case after it start with an
+	# empty one (reclaimed once B and U are polled)
+	if [ "$c" = ctfull ] || [ "$c" = uplink ]; then
+		xctl ct flush gold >/dev/null
+		check "$c: conntrack flushed and reclaimed" wait_until 10 ct_used_is 0 ||
+			diag "conntrack: $(xctl --json status | jq -c .net.ct)"
 	fi
 	xctl stats clear >/dev/null
 	if ! start_guest gS "$T/S.sock" --pcap-in "$D/$c.in.pcap"; then
@@ -117,6 +137,15 @@ for c in $CASES; do
 		check "egress: delete ga's default egress rules" xctl call sg.rule.del "{\"sg\":\"ga\",\"ids\":$ids}"
 		check "egress: ga egress udp 53" xctl sg rule add ga egress --proto udp --ports 53
 		;;
+	ctfull)
+		# An empty table for this case: what the earlier cases opened is
+		# flushed; its entries are reclaimed after a grace period (status
+		# .net.ct.used counts them until then). No queue is polled now (no
+		# guest, no B or U): see idle_reclaim; run_case waits for the
+		# reclaim once B and U are there.
+		cmp_ge "ctfull: ct flush gold" "$(xjq .flushed ct flush gold)" 1
+		todo "ct: flushed entries stay in limbo while no worker polls a queue" idle_reclaim
+		;;
 	uplink)
 		check "uplink: S becomes an uplink (no port security, no groups)" \
 			xctl port set S --sg '' --port-security off --uplink on
@@ -151,6 +180,8 @@ is "xvio is still running" "$(alive "$XVIO_PID" && echo yes)" yes
 # S back to a VM port; a last control frame from it reaches B.
 check "S back to a VM port" xctl port set S --uplink off --port-security on --sg ga
 receivers final || not_ok "final: receivers"
+xctl ct flush gold >/dev/null
+check "conntrack flushed and reclaimed" wait_until 10 ct_used_is 0
 netpkt control "$T/final.in.pcap" 5
 xctl stats clear >/dev/null
 if start_guest gS "$T/S.sock" --pcap-in "$T/final.in.pcap"; then
