@@ -228,6 +228,7 @@ FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 MA, IA, IA6 = "02:00:00:00:5a:01", "198.18.20.1", "2001:2:0:20::1"
 MB, IB, IB6 = "02:00:00:00:5b:01", "198.18.20.2", "2001:2:0:20::2"
 PA = "198.18.21.0/24"           # a prefix S owns besides IA
+PA6 = "2001:2:0:28::/61"        # and an IPv6 one
 PB = "198.18.21.0/24"           # the remote prefix of one of B's rules
 MX = "02:00:00:00:5e:01"        # a MAC no port owns
 IX = "198.18.20.99"             # an address S does not own
@@ -237,7 +238,7 @@ LLA = None                      # S's EUI-64 link-local, set below
 CT_CAP = 128                    # xvio --ct-capacity (case ctfull)
 
 CONF = {
-    "MA": MA, "IA": IA, "IA6": IA6, "PA": PA, "MB": MB, "IB": IB, "IB6": IB6,
+    "MA": MA, "IA": IA, "IA6": IA6, "PA": PA, "PA6": PA6, "MB": MB, "IB": IB, "IB6": IB6,
     "PB": PB, "MX": MX, "CT_CAP": CT_CAP,
 }
 
@@ -308,6 +309,11 @@ def golden_cases():
           drop=[("S", "spoofed_ip")])
     c.add(v6frame(MA, MB, "::", IB6, 58, icmp6("::", IB6, 128, 0, echo(7, 5), t())),
           drop=[("S", "spoofed_ip")])
+    # S also owns the prefix PA6 (/61: not on a byte boundary)
+    for a, ok in (("2001:2:0:28::5", True), ("2001:2:0:2f:ffff::1", True),
+                  ("2001:2:0:30::5", False), ("2001:2:0:27::5", False)):
+        c.add(v6frame(MA, MB, a, IB6, 58, icmp6(a, IB6, 128, 0, echo(7, 6), t())),
+              to="B" if ok else "", drop=None if ok else [("S", "spoofed_ip")])
     # Neighbor discovery: DAD (from ::), NS with our source link-layer
     # option, NA for our address with our target option; NA for an address
     # not ours, NS/NA with another MAC in the option, a router advertisement.

@@ -52,8 +52,8 @@ gb_rules='[{"direction":"ingress","proto":"udp","ports":"53"},
  {"direction":"ingress","proto":"132"}]'
 check "sg rule add gb: 7 ingress rules in one call" \
 	xctl call sg.rule.add "{\"sg\":\"gb\",\"rules\":$gb_rules}"
-check "port add S (vhost, VM port: $MA $IA,$PA,$IA6, group ga)" \
-	xctl port add S vhost "$T/S.sock" --network gold --mac "$MA" --ip "$IA,$PA,$IA6" --sg ga
+check "port add S (vhost, VM port: $MA $IA,$PA,$IA6,$PA6, group ga)" \
+	xctl port add S vhost "$T/S.sock" --network gold --mac "$MA" --ip "$IA,$PA,$IA6,$PA6" --sg ga
 
 # ct_used_is N: the conntrack table holds N entries (live or not yet reclaimed)
 ct_used_is() { [ "$(xjq .net.ct.used status)" = "$1" ]; }
@@ -109,7 +109,7 @@ run_case() {
 	fi
 	wait_until 20 port_state_is S connected || diag "$c: S not connected: $(port_field S .state)"
 	guest_cmd gS start
-	if ! wait_until $bound counts_reached "$c"; then
+	if ! wait_until "$bound" counts_reached "$c"; then
 		diag "$c: not every expected frame/drop came within the bound"
 	fi
 	is "$c: S received the $n frames" "$(xstat S .rx.packets)" "$n"

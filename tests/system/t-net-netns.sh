@@ -17,7 +17,8 @@
 # allowed by s1's rules both ways, replies by conntrack alone; denied
 # traffic dropped as sg_ingress / sg_egress; an ICMP error passes as
 # related; ct list/count/flush; remote-group rules; spoofed source IP, MAC,
-# ARP and IPv6 source dropped and counted; the two networks isolated
+# ARP and IPv6 source dropped and counted, let through at once after
+# `port set --ip/--mac` or with port security off; the two networks isolated
 # (broadcast included); unknown unicast to the uplink only; rule changes
 # (1,000 rules in one call and back) under a live TCP connection, and
 # removing the allowing rule keeps it but blocks new ones.
@@ -171,6 +172,9 @@ d0=$(drop0 c2 spoofed_ip)
 check_fails "c2 -> s1 tcp 5001 from 198.18.1.99 (not c2's address): no connection" \
 	nx c2 tcp "$S1" 5001 --src 198.18.1.99 --timeout 1 --msg "spoof ip"
 check "  dropped as spoofed_ip on c2" wait_until 5 xdrop_ge c2 spoofed_ip $((d0 + 1))
+check "port set c2 --ip $C2,198.18.1.99: now c2's" xctl port set c2 --ip "$C2,198.18.1.99"
+check "  c2 -> s1 tcp 5001 from 198.18.1.99 works at once" nx c2 tcp "$S1" 5001 --src 198.18.1.99 --msg "own .99"
+check "port set c2 --ip $C2" xctl port set c2 --ip "$C2"
 ip -n "c2$$" addr del 198.18.1.99/24 dev eth0
 # c2 with another MAC
 d0=$(drop0 c2 spoofed_mac)
@@ -178,11 +182,13 @@ ip -n "c2$$" link set eth0 address 02:00:00:b1:00:99
 check_fails "c2 -> s1 tcp 5001 with MAC 02:00:00:b1:00:99 (not c2's): no connection" \
 	nx c2 tcp "$S1" 5001 --timeout 1 --msg "spoof mac"
 check "  dropped as spoofed_mac on c2" wait_until 5 xdrop_ge c2 spoofed_mac $((d0 + 1))
+check "port set c2 --mac 02:00:00:b1:00:99: now c2's" xctl port set c2 --mac 02:00:00:b1:00:99
+ip -n "s1$$" neigh del "$C2" dev eth0 2>/dev/null # s1 learns the new MAC by ARP
+check "  c2 -> s1 tcp 5001 with MAC 02:00:00:b1:00:99 works at once" nx c2 tcp "$S1" 5001 --msg "own mac"
+check "port set c2 --mac ${MAC[c2]}" xctl port set c2 --mac "${MAC[c2]}"
 # The same with port security off on c2: its traffic passes (s1's rules
 # still apply), and the replies to a MAC nobody owns reach c2, a port that
 # may own unknown MACs now.
-# (s1 must learn c2's new MAC by ARP: it forgets the old one first)
-ip -n "s1$$" neigh del "$C2" dev eth0 2>/dev/null
 check "port set c2 --sg '' --port-security off" xctl port set c2 --sg '' --port-security off
 check "  c2 -> s1 tcp 5001 with MAC 02:00:00:b1:00:99 works" nx c2 tcp "$S1" 5001 --msg "psec off"
 check "port set c2 --port-security on --sg other" xctl port set c2 --port-security on --sg other
@@ -198,7 +204,8 @@ check "spoofed ARP (sender IP of s1; sender MAC not c2's): dropped as spoofed_ar
 # Nothing of that reached s1: c2's next (legit) connection comes after it.
 check "c2 -> s1 tcp 5001 after the spoofing (barrier)" nx c2 tcp "$S1" 5001 --msg "c2 barrier"
 is "s1 accepted no spoofed connection" "$(grep -c 'spoof' "$T/s1.log")" 0
-like "  but the one with port security off" "$(cat "$T/s1.log")" "tcp [^ ]*198.18.1.3 psec off"
+like "  but those after port set --ip and --mac, and the one with port security off" \
+	"$(grep -oE '(own .99|own mac|psec off)$' "$T/s1.log" | paste -sd,)" "^own .99,own mac,psec off$"
 unlike_c2=$(ip -n "c1$$" neigh show "$S1")
 if [[ $unlike_c2 == *"${MAC[c2]}"* ]]; then
 	not_ok "c1 still has s1's MAC for $S1 (the spoofed ARP reply never reached it)" "$unlike_c2"
