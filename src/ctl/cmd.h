@@ -87,9 +87,10 @@ int xv_cmd_stats(json_t *args, struct xv_reply *reply);
 int xv_cmd_stats_clear(json_t *args, struct xv_reply *reply);
 int xv_cmd_status(json_t *args, struct xv_reply *reply);
 int xv_cmd_port_set(json_t *args, struct xv_reply *reply);
-struct xv_port;
-int xv_cmd_port_net_init(struct xv_port *port, json_t *args,
-			 struct xv_reply *reply);
+struct xv_port_net;
+/* port.add's network arguments into 'net' (zeroed when there are none). */
+int xv_cmd_port_net_parse(json_t *args, struct xv_port_net *net,
+			  struct xv_reply *reply);
 int xv_cmd_network_add(json_t *args, struct xv_reply *reply);
 int xv_cmd_network_del(json_t *args, struct xv_reply *reply);
 int xv_cmd_network_list(json_t *args, struct xv_reply *reply);

@@ -96,29 +96,26 @@ xv_cmd_network_list(json_t *args, struct xv_reply *reply)
 	return 0;
 }
 
-/* port.add with network arguments: called by xv_cmd_port_add after the
- * port exists. On error the caller removes the port. */
 int
-xv_cmd_port_net_init(struct xv_port *port, json_t *args, struct xv_reply *reply)
+xv_cmd_port_net_parse(json_t *args, struct xv_port_net *net,
+		      struct xv_reply *reply)
 {
 	struct xv_port_net_req req;
-	struct xv_port_net net;
 	char err[512];
 	int ret;
 
 	ret = xv_port_net_parse(args, NULL, &req, err, sizeof(err));
 	if (ret == 0)
-		ret = xv_port_net_merge(port, &req, &net, err, sizeof(err));
+		ret = xv_port_net_merge(NULL, &req, net, err, sizeof(err));
 	if (ret < 0)
 		return xv_reply_error(reply, xv_errno_code(ret), "%s", err);
-	if (net.network == NULL && (req.set_mac || req.set_ip || req.set_uplink ||
-				    req.set_psec || req.set_sg))
+	if (net->network == NULL && (req.set_mac || req.set_ip || req.set_uplink ||
+				     req.set_psec || req.set_sg))
 		return xv_reply_error(reply, XV_ERR_INVALID,
 				      "mac, ip, uplink, port_security and sg need a network");
-	if (net.network == NULL)
-		return 0;
-	xv_port_net_set(port, &net);
-	return apply(reply, NULL);
+	if (net->network == NULL)
+		memset(net, 0, sizeof(*net));
+	return 0;
 }
 
 int

@@ -58,13 +58,11 @@ xv_cmd_port_add(json_t *args, struct xv_reply *reply)
 		snprintf(conf.devargs, sizeof(conf.devargs), "%s", devargs);
 	}
 
+	if (xv_cmd_port_net_parse(args, &conf.net, reply) != 0)
+		return -1;
 	ret = xv_port_create(&conf, &port, err, sizeof(err));
 	if (ret < 0)
 		return xv_reply_error(reply, xv_errno_code(ret), "%s", err);
-	if (xv_cmd_port_net_init(port, args, reply) != 0) {
-		xv_port_destroy(port);
-		return -1;
-	}
 	reply->result = xv_port_describe(port);
 	return 0;
 }

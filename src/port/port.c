@@ -188,12 +188,24 @@ xv_port_create(const struct xv_port_conf *conf, struct xv_port **portp,
 	}
 
 	slot_used[port->slot] = true;
+	/* In its network before any worker polls it. */
+	xv_port_net_set(port, &conf->net);
 	pthread_mutex_lock(&xv_port_lock);
 	xv_ports[xv_n_ports++] = port;
 	pthread_mutex_unlock(&xv_port_lock);
 	/* A guest may have connected before the port was in the registry:
-	 * replanning now picks up whatever state it is in. */
-	xv_plan_rebuild();
+	 * replanning now picks up whatever state it is in. A port in a
+	 * network may also change the classifier (its groups, remote-group
+	 * members): that is compiled first, then the plans. */
+	if (conf->net.network != NULL) {
+		ret = xv_net_apply(err, errlen, NULL);
+		if (ret < 0) {
+			xv_port_destroy(port);
+			return ret;
+		}
+	} else {
+		xv_plan_rebuild();
+	}
 	XV_LOG(port, INFO, "port %s added (%s)", port->name,
 	       xv_port_type_name(port->type));
 	*portp = port;

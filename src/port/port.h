@@ -54,6 +54,7 @@ struct xv_port_conf {
 	bool client;          /* vhost */
 	char devargs[512];    /* eth */
 	unsigned int queues;  /* 0: default */
+	struct xv_port_net net; /* network attributes (zeroed: none) */
 };
 
 struct xv_qstats {
