@@ -104,18 +104,26 @@ parse_l4(const struct rte_mbuf *m, uint32_t off, uint32_t end, struct pinfo *pi,
 
 	switch (proto) {
 	case IPPROTO_TCP:
+		if (depth) {
+			/* Quoted in an ICMP error: often only the first 8
+			 * bytes (RFC 792), which hold the ports. */
+			h = rte_pktmbuf_read(m, off, 4, buf);
+			if (h == NULL || off + 4 > end)
+				return OK;
+			goto ports;
+		}
 		h = rte_pktmbuf_read(m, off, 20, buf);
 		if (h == NULL || off + 20 > end || (h[12] >> 4) < 5 ||
 		    off + (h[12] >> 4) * 4u > end)
-			return depth ? OK : XV_DROP_MALFORMED;
+			return XV_DROP_MALFORMED;
 		pi->ct.tcp_flags = h[13];
 		goto ports;
 	case IPPROTO_UDP:
 	case XV_ACL_PROTO_SCTP:
 	case XV_ACL_PROTO_DCCP:
 	case XV_ACL_PROTO_UDPLITE:
-		h = rte_pktmbuf_read(m, off, 8, buf);
-		if (h == NULL || off + 8 > end)
+		h = rte_pktmbuf_read(m, off, depth ? 4 : 8, buf);
+		if (h == NULL || off + (depth ? 4 : 8) > end)
 			return depth ? OK : XV_DROP_MALFORMED;
 ports:
 		pi->ct.sport = rte_be_to_cpu_16(*(const rte_be16_t *)h);
@@ -317,6 +325,9 @@ parse(const struct rte_mbuf *m, const struct xv_nport *src, struct pinfo *pi)
 			off += nh == IPPROTO_AH ? (x[1] + 2) * 4u : (x[1] + 1) * 8u;
 			nh = x[0];
 		}
+		/* The last extension header must end within the packet. */
+		if (unlikely(off > end))
+			return XV_DROP_MALFORMED;
 		pi->ct.proto = nh;
 		if (first) {
 			r = parse_l4(m, off, end, pi, 0);
@@ -501,7 +512,7 @@ flood(const struct xv_net_view *v, unsigned int w, struct out *o,
       struct pinfo *pi)
 {
 	uint16_t targets[XV_BURST_MAX];
-	unsigned int i, n = 0, k, sent = 0;
+	unsigned int i, n = 0, k, sent = 0, refused = 0;
 	bool rules = pi->l3 == L3_IP && !pi->exempt;
 
 	for (i = 0; i < n_list; i++) {
@@ -509,12 +520,20 @@ flood(const struct xv_net_view *v, unsigned int w, struct out *o,
 
 		if (!forwardable(src, dst))
 			continue;
+		if (dst->filtered && pi->l3 == L3_OTHER) {
+			/* Only IPv4, IPv6 and ARP reach a port with port
+			 * security, as only they may leave one. */
+			dst->port->wstats[w].drops[XV_DROP_BAD_ETHERTYPE]++;
+			refused++;
+			continue;
+		}
 		if (rules && dst->filtered) {
 			const struct xv_acl_key *kp = &pi->kin;
 			uint8_t allow = 0;
 
 			if (pi->frag) {
 				dst->port->wstats[w].drops[XV_DROP_FRAGMENT]++;
+				refused++;
 				continue;
 			}
 			fill_keys(pi, NULL, dst);
@@ -522,6 +541,7 @@ flood(const struct xv_net_view *v, unsigned int w, struct out *o,
 				xv_acl_classify(v->acl, &kp, &allow, 1);
 			if (!allow) {
 				dst->port->wstats[w].drops[XV_DROP_SG_INGRESS]++;
+				refused++;
 				continue;
 			}
 		}
@@ -540,7 +560,8 @@ flood(const struct xv_net_view *v, unsigned int w, struct out *o,
 			enqueue(v, w, o, targets[k], m);
 		sent += n;
 	}
-	if (sent == 0)
+	/* Counted once: where receivers refused it, there; else no_dest. */
+	if (sent == 0 && refused == 0)
 		ist->drops[XV_DROP_NO_DEST]++;
 	/* Our own reference; the copies hold theirs. */
 	rte_pktmbuf_free(m);
@@ -629,6 +650,11 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 				drop(pkts[i], ist, XV_DROP_NO_DEST);
 				continue;
 			}
+		}
+		if (unlikely(p->l3 == L3_OTHER && dst != NULL && dst->filtered)) {
+			p->dst = DST_DROP;
+			drop(pkts[i], &dst->port->wstats[w], XV_DROP_BAD_ETHERTYPE);
+			continue;
 		}
 		if (p->l3 != L3_IP || p->exempt ||
 		    !(src->filtered || (dst != NULL && dst->filtered)))

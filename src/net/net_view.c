@@ -436,8 +436,17 @@ xv_net_ct_ensure(char *err, size_t errlen)
 void
 xv_net_tick(void)
 {
-	if (ct != NULL)
-		xv_ct_expire(ct, rte_rdtsc(), RTE_MAX(65536u, xv_ct_slots(ct) / 8));
+	struct xv_ct_stats st;
+
+	if (ct == NULL)
+		return;
+	/* Removed connections wait for the workers' grace period; a worker
+	 * asleep with nothing to poll reports none until woken, so wake
+	 * them when memory is waiting (they are up again in microseconds). */
+	xv_ct_stats_read(ct, &st);
+	if (st.limbo > 0)
+		xv_worker_synchronize();
+	xv_ct_expire(ct, rte_rdtsc(), RTE_MAX(65536u, xv_ct_slots(ct) / 8));
 }
 
 json_t *
