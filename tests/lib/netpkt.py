@@ -447,7 +447,6 @@ def golden_cases():
     cases.append(c)
 
     c = Case("extlen", "an IPv6 extension header longer than the packet, with no upper layer behind it")
-    c.todo = "net_dp.c parse: the extension header chain is not checked against the payload length when nothing follows"
     c.add(v6frame(MA, MB, IA6, IB6, 0, bytes([59, 8]) + b"\1\4\0\0\0\0"), drop=[("S", "malformed")])
     c.add(v6frame(MA, MB, IA6, IB6, 60, bytes([59, 2]) + b"\1\4\0\0\0\0" + b"\0" * 8),
           drop=[("S", "malformed")])
@@ -528,9 +527,8 @@ def golden_cases():
     c.add(udp4(MA, MB, IA, IB, 4000, 53, t()), to="B")
     cases.append(c)
 
-    # ---- TODO cases (c.todo): what the spec says, not (yet) what xvio does.
+    # ---- cases that once found bugs.
     c = Case("icmp8", "an ICMP error quoting the RFC 792 minimum (IP header + 8 bytes) of a tracked TCP packet")
-    c.todo = "net_dp.c parse_l4 reads 20 bytes of a quoted TCP header: ports lost, ct_invalid"
     quoted = ipv4(IB, IA, 17, udp(IB, IA, 53, 5102, b"reply"))[:28]
     c.add(v4frame(MA, MB, IA, IB, 1, icmp4(3, 3, b"\0\0\0\0", quoted)), to="B")   # UDP: fine
     quoted = ipv4(IB, IA, 6, tcp(IB, IA, 80, 5101, SYN | ACK))[:28]
@@ -618,7 +616,6 @@ def golden_cases():
     cases.append(c)
 
     c = Case("flooddeny", "a broadcast from an uplink that B's rules refuse: one drop, counted once")
-    c.todo = "net_dp.c flood: counted as sg_ingress on B and also as no_dest on the sender"
     c.add(udp4(MX, BCAST, "198.19.0.1", "198.18.20.255", 4400, 54, b"flooddeny"),
           drop=[("B", "sg_ingress")])
     c.add(udp4(MX, BCAST, "198.19.0.1", "198.18.20.255", 4400, 53, b"flooddeny ok"), to="B")

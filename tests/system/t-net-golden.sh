@@ -144,7 +144,7 @@ for c in $CASES; do
 		# guest, no B or U): see idle_reclaim; run_case waits for the
 		# reclaim once B and U are there.
 		cmp_ge "ctfull: ct flush gold" "$(xjq .flushed ct flush gold)" 1
-		todo "ct: flushed entries stay in limbo while no worker polls a queue" idle_reclaim
+		idle_reclaim
 		;;
 	uplink)
 		check "uplink: S becomes an uplink (no port security, no groups)" \
@@ -200,8 +200,8 @@ is "after everything: the uplink got none of them" "$(netpkt count "$T/final.got
 
 # ------------------------------------------------ an eth port that sends at once
 # `port add NAME eth net_pcap,rx_pcap=...` with --network/--mac/--ip: the
-# port is polled before its network attributes are in force, so what it
-# receives first is dropped as no_dest (reported; TODO until fixed).
+# port must be in its network (with its groups in force) before it is
+# polled, or what it receives first would be dropped as no_dest.
 check "port add B (receiver)" xctl port add B eth "net_pcap90,tx_pcap=$T/race.got.B.pcap" \
 	--network gold --mac "$MB" --ip "$IB,$IB6" --sg gb
 xctl stats clear >/dev/null
@@ -218,7 +218,7 @@ race_check() {
 		"$(netpkt count "$T/race.got.B.pcap")" 5
 	is "  and drops none" "$got" '{}'
 }
-todo "port.add: an eth port is polled before its network attributes are in force: no_dest" race_check
+race_check
 xctl port del B >/dev/null
 check "xvio still answers at the end" xctl version
 
