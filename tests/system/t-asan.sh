@@ -2,7 +2,8 @@
 # xvio-test-timeout: 1200
 # The AddressSanitizer build (build-asan/xvio, `make asan`) runs selected
 # system tests again: the basics, traffic both ways, every bad input, hot
-# add/remove under traffic, guest reconnects and bad startup. With
+# add/remove under traffic, guest reconnects, bad startup and network mode
+# (golden packets, namespaces). With
 # XVIO_ASAN=1, common.sh stops every xvio with SIGTERM at the end of each
 # script, wants exit status 0 and no "ERROR: AddressSanitizer" /
 # "LeakSanitizer" / UBSan report in its stderr. Each sub-script's TAP lines
@@ -13,7 +14,7 @@ need_root
 ASAN_BIN=$XVIO_ROOT/build-asan/xvio
 [ -x "$ASAN_BIN" ] || skip_all "no ASan build ($ASAN_BIN): run 'make asan'"
 
-SCRIPTS=${XVIO_ASAN_SCRIPTS:-t-ports t-traffic t-bad-input t-hotplug t-reconnect t-startup}
+SCRIPTS=${XVIO_ASAN_SCRIPTS:-t-ports t-traffic t-bad-input t-hotplug t-reconnect t-startup t-net-golden t-net-netns}
 PER_SCRIPT_TIMEOUT=${XVIO_ASAN_TIMEOUT:-280}
 dir=$(dirname "$0")
 
