@@ -373,6 +373,21 @@ parse(const struct rte_mbuf *m, const struct xv_nport *src, struct pinfo *pi)
 	return psec ? XV_DROP_BAD_ETHERTYPE : OK;
 }
 
+/* One classifier key: 'remote' is the other end's address. */
+static __rte_always_inline void
+set_key(struct xv_acl_key *k, const struct pinfo *pi, uint8_t ingress,
+	uint16_t profile, rte_be16_t port, const uint8_t *remote)
+{
+	k->proto = (pi->ct.flags & XV_CT_PKT_ICMP_ERROR) ?
+			   (pi->ct.ipv6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) :
+			   pi->ct.proto;
+	k->ingress = ingress;
+	k->ipv6 = pi->ct.ipv6;
+	k->profile = profile;
+	k->port = port;
+	memcpy(k->remote, remote, 16);
+}
+
 /* The classifier keys of a parsed IP packet from 'src' to 'dst'. */
 static __rte_always_inline void
 fill_keys(struct pinfo *pi, const struct xv_nport *src, const struct xv_nport *dst)
@@ -387,26 +402,10 @@ fill_keys(struct pinfo *pi, const struct xv_nport *src, const struct xv_nport *d
 	}
 	if (pi->ct.flags & XV_CT_PKT_ICMP_ERROR)
 		port = rte_cpu_to_be_16(XV_ACL_ICMP_LO(pi->ct.icmp_type));
-	if (src != NULL && src->filtered) {
-		pi->keg.proto = (pi->ct.flags & XV_CT_PKT_ICMP_ERROR) ?
-					(pi->ct.ipv6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) :
-					pi->ct.proto;
-		pi->keg.ingress = 0;
-		pi->keg.ipv6 = pi->ct.ipv6;
-		pi->keg.profile = src->profile;
-		pi->keg.port = port;
-		memcpy(pi->keg.remote, pi->ct.dst, 16);
-	}
-	if (dst != NULL && dst->filtered) {
-		pi->kin.proto = (pi->ct.flags & XV_CT_PKT_ICMP_ERROR) ?
-					(pi->ct.ipv6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) :
-					pi->ct.proto;
-		pi->kin.ingress = 1;
-		pi->kin.ipv6 = pi->ct.ipv6;
-		pi->kin.profile = dst->profile;
-		pi->kin.port = port;
-		memcpy(pi->kin.remote, pi->ct.src, 16);
-	}
+	if (src != NULL && src->filtered)
+		set_key(&pi->keg, pi, 0, src->profile, port, pi->ct.dst);
+	if (dst != NULL && dst->filtered)
+		set_key(&pi->kin, pi, 1, dst->profile, port, pi->ct.src);
 }
 
 /* ---- sending ---- */
