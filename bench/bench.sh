@@ -338,12 +338,12 @@ sut_up() { # SYS DIR SIZE SEQ
 			xv_fw_setup || return 1
 			FAR=sut.port.nic.tx FAR_SRC=sut SUT_IN=sut.port.vm.rx SUT_OUT=sut.port.nic.tx
 			;;
-		n2g)
+		n2g/*)
 			xv_do port add vm vhost "$SOCK0" --queues 1 && xv_do port add nic eth "net_null0,size=$size" &&
 				xv_do relay add nic vm || return 1
 			FAR=gen.nic.0.rx FAR_SRC=gen SUT_IN=sut.port.nic.rx SUT_OUT=sut.port.vm.tx
 			;;
-		v2v)
+		v2v/*)
 			xv_do port add vm0 vhost "$SOCK0" --queues 1 && xv_do port add vm1 vhost "$SOCK1" --queues 1 &&
 				xv_do relay add vm0 vm1 || return 1
 			FAR=gen.nic.2.rx FAR_SRC=gen SUT_IN=sut.port.vm0.rx SUT_OUT=sut.port.vm1.tx
