@@ -582,7 +582,7 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 	uint16_t ct_idx[XV_BURST_MAX], key_pkt[2 * XV_BURST_MAX];
 	const void *mk[XV_BURST_MAX];
 	struct xv_mac_key mkeys[XV_BURST_MAX];
-	uint16_t mk_pkt[XV_BURST_MAX];
+	uint8_t key_of[XV_BURST_MAX];       /* packet -> its MAC key */
 	void *mdata[XV_BURST_MAX];
 	uint64_t hits = 0, now;
 	unsigned int i, n_mk = 0, n_ct = 0, n_keys = 0;
@@ -616,17 +616,25 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 			continue;
 		}
 		pi[i].dst = DST_UNKNOWN;
+		/* A burst's packets mostly share their destination: look up
+		 * each run of one MAC once. */
+		if (n_mk > 0 && rte_is_same_ether_addr(&eh->dst_addr,
+							&mkeys[n_mk - 1].mac)) {
+			key_of[i] = n_mk - 1;
+			continue;
+		}
 		memset(&mkeys[n_mk], 0, sizeof(mkeys[n_mk]));
 		mkeys[n_mk].mac = eh->dst_addr;
 		mkeys[n_mk].net = src->net;
 		mk[n_mk] = &mkeys[n_mk];
-		mk_pkt[n_mk++] = i;
+		key_of[i] = n_mk++;
 	}
-	if (n_mk > 0)
+	if (n_mk > 0) {
 		rte_hash_lookup_bulk_data(v->macs, mk, n_mk, &hits, mdata);
-	for (i = 0; i < n_mk; i++)
-		if (hits & (1ull << i))
-			pi[mk_pkt[i]].dst = (uint16_t)(uintptr_t)mdata[i];
+		for (i = 0; i < n; i++)
+			if (pi[i].dst == DST_UNKNOWN && (hits & (1ull << key_of[i])))
+				pi[i].dst = (uint16_t)(uintptr_t)mdata[key_of[i]];
+	}
 
 	/* 3. conntrack, for IP unicast with a filtered end. */
 	for (i = 0; i < n; i++) {
