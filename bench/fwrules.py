@@ -176,7 +176,10 @@ def check(rules, allow_idx):
 
 
 def main():
-    if len(sys.argv) not in (2, 3, 4):
+    if len(sys.argv) > 1 and sys.argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return
+    if len(sys.argv) not in (2, 3, 4) or sys.argv[1].startswith("-"):
         sys.exit(__doc__)
     d = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
