@@ -136,6 +136,14 @@ add_rule(struct xv_acl_builder *b, uint16_t profile, const struct xv_sg_rule *r)
 	return 0;
 }
 
+/* Does 'r' allow all traffic of its direction and family? */
+static bool
+allows_all(const struct xv_sg_rule *r)
+{
+	return r->proto == 0 && !r->has_ports && r->remote_group == NULL &&
+	       r->remote_plen == 0;
+}
+
 /* Compile the model's rules; NULL with '*ret' = 0 when no port is
  * filtered. */
 static struct xv_acl_set *
@@ -166,15 +174,36 @@ compile(int *ret, char *err, size_t errlen)
 	}
 	for (k = 0; k < n_prof && *ret == 0; k++) {
 		const struct xv_port_net *n = &reps[k]->net;
+		bool all[2][2] = { { false } }; /* [ingress][ipv6] */
+		unsigned int d, f;
 
 		/* No group: egress allowed, ingress denied. */
-		if (n->n_sgs == 0) {
-			for (r = 0; r < 2 && *ret == 0; r++)
-				*ret = add_rule(b, k, &any_egress[r]);
-		}
+		if (n->n_sgs == 0)
+			all[0][0] = all[0][1] = true;
+		/* Rules only allow: once one allows a whole direction and
+		 * family, the others there cannot change a verdict. Leaving
+		 * them out keeps the tables small and the build fast (a
+		 * group's default egress rules are such rules). */
+		for (g = 0; g < n->n_sgs; g++)
+			for (r = 0; r < n->sgs[g]->n_rules; r++)
+				if (allows_all(&n->sgs[g]->rules[r]))
+					all[n->sgs[g]->rules[r].ingress]
+					   [n->sgs[g]->rules[r].ipv6] = true;
+		for (d = 0; d < 2 && *ret == 0; d++)
+			for (f = 0; f < 2 && *ret == 0; f++)
+				if (all[d][f]) {
+					struct xv_sg_rule any = any_egress[f];
+
+					any.ingress = d;
+					*ret = add_rule(b, k, &any);
+				}
 		for (g = 0; g < n->n_sgs && *ret == 0; g++)
-			for (r = 0; r < n->sgs[g]->n_rules && *ret == 0; r++)
-				*ret = add_rule(b, k, &n->sgs[g]->rules[r]);
+			for (r = 0; r < n->sgs[g]->n_rules && *ret == 0; r++) {
+				const struct xv_sg_rule *rule = &n->sgs[g]->rules[r];
+
+				if (!all[rule->ingress][rule->ipv6])
+					*ret = add_rule(b, k, rule);
+			}
 	}
 	if (*ret != 0) {
 		if (*ret == -ENOSPC)
