@@ -49,12 +49,7 @@ cd "$ROOT" || exit 1
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 
-XVIO_BUILD=${XVIO_BUILD:-$ROOT/build}
-XVIO_BIN=${XVIO_BIN:-$XVIO_BUILD/xvio}
-XVIOCTL=${XVIOCTL:-$XVIO_BUILD/xvioctl}
-TESTPMD=${TESTPMD:-dpdk-testpmd}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
+bench_settings
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	RUNS=${BENCH_RUNS:-2}
@@ -68,10 +63,7 @@ else
 	SCENARIOS=${BENCH_SCENARIOS:-"g2n-64 n2g-64 g2n-512 g2n-1518 g2n-imix n2g-512 n2g-1518 v2v-64 fw-1k fw-100k few-cores"}
 fi
 SYSTEMS=${BENCH_SYSTEMS:-"xvio testpmd ovs"}
-BUSY_MAX=${BENCH_BUSY_MAX:-0.30}
-BENCH_TP_MBUFS=${BENCH_TP_MBUFS:-32768}
 IMIX=${BENCH_IMIX:-64,570,64,64,570,64,1518,64,570,64,64,570}
-FLOW_TIMEOUT=${BENCH_FLOW_TIMEOUT:-30}
 FW_RULES=${BENCH_FW_RULES:-1000}
 FW_CHANGE=${BENCH_FW_CHANGE:-10000}
 STAMP=$(date +%Y%m%d-%H%M%S)

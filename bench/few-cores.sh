@@ -71,12 +71,7 @@ cd "$ROOT" || exit 1
 # shellcheck source=bench/lib.sh
 . "$ROOT/bench/lib.sh"
 
-XVIO_BUILD=${XVIO_BUILD:-$ROOT/build}
-XVIO_BIN=${XVIO_BIN:-$XVIO_BUILD/xvio}
-XVIOCTL=${XVIOCTL:-$XVIO_BUILD/xvioctl}
-TESTPMD=${TESTPMD:-dpdk-testpmd}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=python3
+bench_settings
 
 QUICK=${BENCH_QUICK:-0}
 q() { if [ "$QUICK" = 1 ]; then echo "$2"; else echo "$1"; fi; }
@@ -106,9 +101,6 @@ TP_WINDOW=${FC_TP_WINDOW:-$(q 10 3)}
 TP_MULTIFLOW=${FC_TP_MULTIFLOW:-}
 [ "$TP_MULTIFLOW" = 0 ] && TP_MULTIFLOW=
 XARGS=${FC_XVIO_ARGS:-}
-BUSY_MAX=${BENCH_BUSY_MAX:-0.30}
-BENCH_TP_MBUFS=${BENCH_TP_MBUFS:-32768}
-FLOW_TIMEOUT=${BENCH_FLOW_TIMEOUT:-30}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=${FC_OUT:-$ROOT/bench/results/few-cores-$STAMP}
 export BENCH_BUSY_MAX=$BUSY_MAX

@@ -1,12 +1,31 @@
 # shellcheck shell=bash
-# Helpers for bench/bench.sh: process tracking, dpdk-testpmd instances driven
+# Helpers for bench/bench.sh and bench/few-cores.sh: settings, process tracking, dpdk-testpmd instances driven
 # through a fifo, xvio and a private OVS-DPDK, counter snapshots.
 #
 # Every process is started by this file's functions, recorded by PID and
 # start time, and stopped by PID only (never by name).
 #
-# Globals the caller sets: T (private temp dir), XVIO_BIN, XVIOCTL,
-# TESTPMD, BENCH_TP_MBUFS, RUNDIR (per-run dir, set by the caller per run).
+# Globals the caller sets: ROOT (the repo top, before bench_settings),
+# T (private temp dir), RUNDIR (per-run dir, set by the caller per run);
+# bench_settings sets XVIO_BIN, XVIOCTL, TESTPMD, BENCH_TP_MBUFS and the rest.
+
+# ---------------------------------------------------------------- settings
+
+# bench_settings: the settings bench.sh and few-cores.sh share (the build,
+# the tools, and the BENCH_* variables both read).
+bench_settings() {
+	XVIO_BUILD=${XVIO_BUILD:-$ROOT/build}
+	XVIO_BIN=${XVIO_BIN:-$XVIO_BUILD/xvio}
+	XVIOCTL=${XVIOCTL:-$XVIO_BUILD/xvioctl}
+	TESTPMD=${TESTPMD:-dpdk-testpmd}
+	PY=/usr/bin/python3
+	[ -x "$PY" ] || PY=python3
+	# shellcheck disable=SC2034 # the scripts read it
+	BUSY_MAX=${BENCH_BUSY_MAX:-0.30}
+	BENCH_TP_MBUFS=${BENCH_TP_MBUFS:-32768}
+	# shellcheck disable=SC2034 # the scripts read it
+	FLOW_TIMEOUT=${BENCH_FLOW_TIMEOUT:-30}
+}
 
 # ---------------------------------------------------------------- misc
 
