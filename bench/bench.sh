@@ -427,16 +427,6 @@ guest_up() { # SYS DIR SIZE SEQ
 	tp_cmd gen start
 }
 
-# A query is bracketed by t.TAG.pre / t.TAG.post (the counters were read
-# somewhere in between; on a loaded CPU that can take a while).
-bracket() { # TAG cmd...
-	local tag=$1
-	shift
-	echo "t.$tag.pre=$(now_s)"
-	"$@"
-	echo "t.$tag.post=$(now_s)"
-}
-
 sut_snap() { # SYS
 	case $1 in
 	xvio | xvio-relay) bracket sut xv_snap sut ;;

@@ -533,13 +533,6 @@ report_lat() {
 
 # The same job and the same counters as bench.sh's g2n-64 for xvio; the run
 # is recorded by report.py (bench.sh's record), plus part/config/sleeps.
-bracket() { # TAG cmd...
-	local tag=$1
-	shift
-	echo "t.$tag.pre=$(now_s)"
-	"$@"
-	echo "t.$tag.post=$(now_s)"
-}
 tp_snapshot() { # FILE
 	{
 		echo "t=$(now_s)"

@@ -33,6 +33,17 @@ now_s() { date +%s.%N; }
 
 log() { printf '%s\n' "bench: $*" >&2; }
 
+# bracket TAG cmd...: a query, bracketed by t.TAG.pre / t.TAG.post lines
+# (the counters were read somewhere in between; on a loaded CPU that can
+# take a while).
+bracket() {
+	local tag=$1
+	shift
+	echo "t.$tag.pre=$(now_s)"
+	"$@"
+	echo "t.$tag.post=$(now_s)"
+}
+
 # cpu_busy SECONDS -> "B0 B1": busy fraction of CPU 0 and CPU 1 over the
 # interval (from /proc/stat; busy = everything but idle and iowait).
 cpu_busy() {
