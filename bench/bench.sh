@@ -143,22 +143,8 @@ if ! command -v gnuplot >/dev/null; then
 fi
 
 # Refuse to measure on CPUs someone else is using.
-FORCED=0
-read -r b0 b1 < <(cpu_busy 2)
-if awk -v a="$b0" -v b="$b1" -v m="$BUSY_MAX" 'BEGIN {exit !(a > m || b > m)}'; then
-	msg="CPU 0 is $(awk -v x="$b0" 'BEGIN{printf "%.0f", x*100}')% and CPU 1 is $(awk -v x="$b1" 'BEGIN{printf "%.0f", x*100}')% busy (over 2 s, before starting anything); the limit is $(awk -v x="$BUSY_MAX" 'BEGIN{printf "%.0f", x*100}')%."
-	if [ "${BENCH_FORCE:-0}" != 1 ]; then
-		echo "bench: refusing to start: $msg" >&2
-		echo "bench: the generator and the system under test each need a whole CPU; numbers taken now would measure the other load." >&2
-		echo "bench: busiest processes:" >&2
-		busy_procs | sed 's/^/bench:   /' >&2
-		echo "bench: wait until they finish, or set BENCH_FORCE=1 to measure anyway (results are then flagged)." >&2
-		exit 2
-	fi
-	log "BENCH_FORCE=1: $msg Measuring anyway; expect low, noisy numbers."
-	FORCED=1
-fi
-FORCED_BUSY="$b0 $b1"
+refuse_busy_cpus bench "the generator and the system under test each need a whole CPU; numbers taken now would measure the other load." \
+	"Measuring anyway; expect low, noisy numbers."
 
 # ---------------------------------------------------------------- setup
 
@@ -208,7 +194,7 @@ fi
 	echo "systems=$SYSTEMS"
 	echo "imix=$IMIX"
 	echo "tp_mbufs=$BENCH_TP_MBUFS"
-	echo "busy_at_start=$FORCED_BUSY"
+	echo "busy_at_start=$BUSY0 $BUSY1"
 	echo "forced=$FORCED"
 	echo "quick=${BENCH_QUICK:-0}"
 	echo "xvio_args=${BENCH_XVIO_ARGS:-}"

@@ -163,20 +163,7 @@ if [[ " $PARTS " == *" idle "* ]] && [[ " $IDLE_SYSTEMS " == *" ovs "* ]] && [ !
 fi
 
 # Refuse to measure on CPUs someone else is using (as bench.sh).
-FORCED=0
-read -r b0 b1 < <(cpu_busy 2)
-if awk -v a="$b0" -v b="$b1" -v m="$BUSY_MAX" 'BEGIN {exit !(a > m || b > m)}'; then
-	msg="CPU 0 is $(awk -v x="$b0" 'BEGIN{printf "%.0f", x*100}')% and CPU 1 is $(awk -v x="$b1" 'BEGIN{printf "%.0f", x*100}')% busy (over 2 s, before starting anything); the limit is $(awk -v x="$BUSY_MAX" 'BEGIN{printf "%.0f", x*100}')%."
-	if [ "${BENCH_FORCE:-0}" != 1 ]; then
-		echo "few-cores: refusing to start: $msg" >&2
-		echo "few-cores: busiest processes:" >&2
-		busy_procs | sed 's/^/few-cores:   /' >&2
-		echo "few-cores: wait until they finish, or set BENCH_FORCE=1 to measure anyway (results are then flagged)." >&2
-		exit 2
-	fi
-	log "BENCH_FORCE=1: $msg Measuring anyway; runs will be flagged."
-	FORCED=1
-fi
+refuse_busy_cpus few-cores "" "Measuring anyway; runs will be flagged."
 
 # ---------------------------------------------------------------- setup
 
@@ -224,7 +211,7 @@ trap 'exit 129' HUP
 	echo "tp_multiflow=${TP_MULTIFLOW:-0}"
 	echo "xvio_args=$XARGS"
 	echo "tp_mbufs=$BENCH_TP_MBUFS"
-	echo "busy_at_start=$b0 $b1"
+	echo "busy_at_start=$BUSY0 $BUSY1"
 	echo "forced=$FORCED"
 	echo "quick=$QUICK"
 } >"$OUT/env.txt"
@@ -784,7 +771,7 @@ for p in $PARTS; do
 	esac
 done
 log "few-cores results: $OUT"
-log "parts: $PARTS; $TOTAL runs (machine: CPU 0/1 busy $b0/$b1 before the start)"
+log "parts: $PARTS; $TOTAL runs (machine: CPU 0/1 busy $BUSY0/$BUSY1 before the start)"
 
 read -r -a CFGS <<<"$CONFIGS"
 for p in $PARTS; do

@@ -63,6 +63,30 @@ busy_procs() {
 	ps -eo pid,psr,pcpu,etime,args --sort=-pcpu 2>/dev/null | awk 'NR == 1 || ($3 + 0 >= 5)' | head -12 | cut -c1-160
 }
 
+# refuse_busy_cpus NAME WHY NOTE: refuse to measure on CPUs someone else
+# is using. Sets BUSY0 BUSY1 (busy fraction of CPU 0/1 over 2 s, before
+# anything of ours runs) and FORCED. Either over BUSY_MAX: exits 2 with
+# the reasons on stderr (NAME: their prefix; WHY: an extra line, or ""),
+# unless BENCH_FORCE=1: then logs NOTE and sets FORCED=1.
+# shellcheck disable=SC2034 # FORCED: the scripts read it
+refuse_busy_cpus() {
+	local name=$1 why=$2 note=$3 msg
+	FORCED=0
+	read -r BUSY0 BUSY1 < <(cpu_busy 2)
+	awk -v a="$BUSY0" -v b="$BUSY1" -v m="$BUSY_MAX" 'BEGIN {exit !(a > m || b > m)}' || return 0
+	msg="CPU 0 is $(awk -v x="$BUSY0" 'BEGIN{printf "%.0f", x*100}')% and CPU 1 is $(awk -v x="$BUSY1" 'BEGIN{printf "%.0f", x*100}')% busy (over 2 s, before starting anything); the limit is $(awk -v x="$BUSY_MAX" 'BEGIN{printf "%.0f", x*100}')%."
+	if [ "${BENCH_FORCE:-0}" != 1 ]; then
+		echo "$name: refusing to start: $msg" >&2
+		[ -z "$why" ] || echo "$name: $why" >&2
+		echo "$name: busiest processes:" >&2
+		busy_procs | sed "s/^/$name:   /" >&2
+		echo "$name: wait until they finish, or set BENCH_FORCE=1 to measure anyway (results are then flagged)." >&2
+		exit 2
+	fi
+	log "BENCH_FORCE=1: $msg $note"
+	FORCED=1
+}
+
 # ---------------------------------------------------------------- processes
 
 declare -A _PST=()
