@@ -29,6 +29,8 @@ struct xv_net_view *xv_net_view;
 uint32_t xv_net_ct_capacity = XV_NET_CT_DEFAULT;
 
 static struct xv_acl_set *acl_in_force;
+/* Each filtered port's profile (by slot) in acl_in_force. */
+static uint16_t profile_in_force[XV_MAX_PORTS];
 static struct xv_ct *ct;
 static double last_build_ms;
 static unsigned int last_rules;
@@ -144,20 +146,58 @@ allows_all(const struct xv_sg_rule *r)
 	       r->remote_plen == 0;
 }
 
-/* Compile the model's rules; NULL with '*ret' = 0 when no port is
- * filtered. */
-static struct xv_acl_set *
-compile(int *ret, char *err, size_t errlen)
+/* Add one profile's rules: those of the groups in 'n'. */
+static int
+add_profile(struct xv_acl_builder *b, uint16_t k, const struct xv_port_net *n)
 {
-	static uint16_t profile_of[XV_MAX_PORTS];
-	static const struct xv_port *reps[XV_MAX_PORTS];
-	static const struct xv_sg_rule any_egress[2] = {
-		{ .ingress = 0, .ipv6 = 0, .port_hi = UINT16_MAX },
-		{ .ingress = 0, .ipv6 = 1, .port_hi = UINT16_MAX },
+	/* Everything of one family, in a direction set below. */
+	static const struct xv_sg_rule allow_all[2] = {
+		{ .ipv6 = 0, .port_hi = UINT16_MAX },
+		{ .ipv6 = 1, .port_hi = UINT16_MAX },
 	};
+	bool all[2][2] = { { false } }; /* [ingress][ipv6] */
+	unsigned int d, f, g, r;
+	int ret = 0;
+
+	/* No group: egress allowed, ingress denied. */
+	if (n->n_sgs == 0)
+		all[0][0] = all[0][1] = true;
+	/* Rules only allow: once one allows a whole direction and family,
+	 * the others there cannot change a verdict. Leaving them out keeps
+	 * the tables small and the build fast (a group's default egress
+	 * rules are such rules). */
+	for (g = 0; g < n->n_sgs; g++)
+		for (r = 0; r < n->sgs[g]->n_rules; r++)
+			if (allows_all(&n->sgs[g]->rules[r]))
+				all[n->sgs[g]->rules[r].ingress]
+				   [n->sgs[g]->rules[r].ipv6] = true;
+	for (d = 0; d < 2 && ret == 0; d++)
+		for (f = 0; f < 2 && ret == 0; f++)
+			if (all[d][f]) {
+				struct xv_sg_rule any = allow_all[f];
+
+				any.ingress = d;
+				ret = add_rule(b, k, &any);
+			}
+	for (g = 0; g < n->n_sgs && ret == 0; g++)
+		for (r = 0; r < n->sgs[g]->n_rules && ret == 0; r++) {
+			const struct xv_sg_rule *rule = &n->sgs[g]->rules[r];
+
+			if (!all[rule->ingress][rule->ipv6])
+				ret = add_rule(b, k, rule);
+		}
+	return ret;
+}
+
+/* Compile the model's rules, with each filtered port's profile (by slot)
+ * in 'profile_of'; NULL with '*ret' = 0 when no port is filtered. */
+static struct xv_acl_set *
+compile(uint16_t *profile_of, int *ret, char *err, size_t errlen)
+{
+	static const struct xv_port *reps[XV_MAX_PORTS];
 	struct xv_acl_builder *b;
-	struct xv_acl_set *set = NULL;
-	unsigned int n_prof, k, g, r;
+	struct xv_acl_set *set;
+	unsigned int n_prof, k;
 
 	*ret = 0;
 	n_prof = assign_profiles(profile_of, reps);
@@ -172,39 +212,8 @@ compile(int *ret, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	for (k = 0; k < n_prof && *ret == 0; k++) {
-		const struct xv_port_net *n = &reps[k]->net;
-		bool all[2][2] = { { false } }; /* [ingress][ipv6] */
-		unsigned int d, f;
-
-		/* No group: egress allowed, ingress denied. */
-		if (n->n_sgs == 0)
-			all[0][0] = all[0][1] = true;
-		/* Rules only allow: once one allows a whole direction and
-		 * family, the others there cannot change a verdict. Leaving
-		 * them out keeps the tables small and the build fast (a
-		 * group's default egress rules are such rules). */
-		for (g = 0; g < n->n_sgs; g++)
-			for (r = 0; r < n->sgs[g]->n_rules; r++)
-				if (allows_all(&n->sgs[g]->rules[r]))
-					all[n->sgs[g]->rules[r].ingress]
-					   [n->sgs[g]->rules[r].ipv6] = true;
-		for (d = 0; d < 2 && *ret == 0; d++)
-			for (f = 0; f < 2 && *ret == 0; f++)
-				if (all[d][f]) {
-					struct xv_sg_rule any = any_egress[f];
-
-					any.ingress = d;
-					*ret = add_rule(b, k, &any);
-				}
-		for (g = 0; g < n->n_sgs && *ret == 0; g++)
-			for (r = 0; r < n->sgs[g]->n_rules && *ret == 0; r++) {
-				const struct xv_sg_rule *rule = &n->sgs[g]->rules[r];
-
-				if (!all[rule->ingress][rule->ipv6])
-					*ret = add_rule(b, k, rule);
-			}
-	}
+	for (k = 0; k < n_prof && *ret == 0; k++)
+		*ret = add_profile(b, k, &reps[k]->net);
 	if (*ret != 0) {
 		if (*ret == -ENOSPC)
 			snprintf(err, errlen,
@@ -216,10 +225,6 @@ compile(int *ret, char *err, size_t errlen)
 		xv_acl_builder_free(b);
 		return NULL;
 	}
-	/* Every filtered port with a profile number: the view reads it. */
-	for (k = 0; k < xv_n_ports; k++)
-		if (filtered(xv_ports[k]))
-			xv_ports[k]->net_profile = profile_of[xv_ports[k]->slot];
 	last_rules = xv_acl_builder_count(b);
 	set = xv_acl_build(b, err, errlen);
 	if (set == NULL)
@@ -258,7 +263,7 @@ fill_nport(struct xv_nport *np, struct xv_port *p, uint16_t net)
 	np->net = net;
 	np->filtered = filtered(p);
 	np->uplink = n->uplink;
-	np->profile = np->filtered ? p->net_profile : 0;
+	np->profile = np->filtered ? profile_in_force[p->slot] : 0;
 	np->mac = n->mac;
 	for (i = 0; i < n->n_addrs; i++) {
 		const struct xv_net_addr *a = &n->addrs[i];
@@ -295,8 +300,10 @@ fill_nport(struct xv_nport *np, struct xv_port *p, uint16_t net)
 	}
 }
 
-static struct xv_net_view *
-view_build(void)
+/* A view of the registry in '*out' (NULL when no port is in a network).
+ * 0 or -ENOMEM. */
+static int
+view_build(struct xv_net_view **out)
 {
 	static unsigned int hash_seq;
 	struct xv_net_view *v;
@@ -304,13 +311,14 @@ view_build(void)
 	char hname[RTE_HASH_NAMESIZE];
 	unsigned int i, j, n = 0;
 
+	*out = NULL;
 	for (i = 0; i < xv_n_ports; i++)
 		n += xv_ports[i]->net.network != NULL;
 	if (n == 0)
-		return NULL;
+		return 0;
 	v = calloc(1, sizeof(*v));
 	if (v == NULL)
-		return NULL;
+		return -ENOMEM;
 	memset(v->by_slot, 0xff, sizeof(v->by_slot));
 	v->ports = calloc(n, sizeof(*v->ports));
 	v->nets = calloc(xv_n_networks, sizeof(*v->nets));
@@ -366,64 +374,52 @@ view_build(void)
 				goto fail;
 		}
 	}
-	return v;
+	*out = v;
+	return 0;
 fail:
 	view_free(v);
-	return NULL;
+	return -ENOMEM;
 }
 
-static int
-refresh(void)
+void
+xv_net_refresh(void)
 {
-	struct xv_net_view *v = NULL, *old;
+	struct xv_net_view *v, *old;
 
-	if (xv_n_networks > 0) {
-		v = view_build();
-		if (v == NULL) {
-			bool any = false;
-			unsigned int i;
-
-			for (i = 0; i < xv_n_ports; i++)
-				any |= xv_ports[i]->net.network != NULL;
-			if (any) {
-				XV_LOG(dp, ERR, "out of memory building the network view: keeping the old one");
-				return -ENOMEM;
-			}
-		}
+	if (view_build(&v) != 0) {
+		XV_LOG(dp, ERR, "out of memory building the network view: keeping the old one");
+		return;
 	}
 	old = __atomic_exchange_n(&xv_net_view, v, __ATOMIC_ACQ_REL);
 	if (old != NULL) {
 		xv_worker_synchronize();
 		view_free(old);
 	}
-	return 0;
-}
-
-void
-xv_net_refresh(void)
-{
-	refresh();
 }
 
 int
 xv_net_apply(char *err, size_t errlen, double *ms)
 {
+	static uint16_t profiles[XV_MAX_PORTS], old_profiles[XV_MAX_PORTS];
 	double t0 = now_ms(), t_built;
 	struct xv_acl_set *set, *old;
 	int ret;
 
-	set = compile(&ret, err, errlen);
+	set = compile(profiles, &ret, err, errlen);
 	if (ret != 0)
 		return ret;
 	t_built = now_ms();
 	old = acl_in_force;
 	acl_in_force = set;
+	memcpy(old_profiles, profile_in_force, sizeof(old_profiles));
+	memcpy(profile_in_force, profiles, sizeof(profiles));
 	/* New plans too: ports may have joined or left networks. */
 	xv_plan_rebuild();
 	if (xv_net_view != NULL && xv_net_view->acl != set) {
 		/* The view could not be rebuilt: the old classifier is still
 		 * in use, keep it. */
 		acl_in_force = old;
+		memcpy(profile_in_force, old_profiles, sizeof(old_profiles));
 		xv_acl_free(set);
 		snprintf(err, errlen, "out of memory publishing the new rules");
 		return -ENOMEM;

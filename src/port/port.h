@@ -135,7 +135,6 @@ struct xv_port {
 	unsigned int queues;        /* configured queue pairs */
 	struct xv_port *peer;       /* relay peer (control thread's view) */
 	struct xv_port_net net;     /* network attributes (net/net.h) */
-	uint16_t net_profile;       /* its classifier profile (net_view.c) */
 	int link_up;                /* atomic */
 
 	struct rte_mempool *pool;   /* where its rx buffers come from */
