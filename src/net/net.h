@@ -209,7 +209,7 @@ struct xv_net_view {
 	struct xv_nnet *nets;
 	struct rte_hash *macs;          /* (mac, net) -> nport index */
 	const struct xv_acl_set *acl;   /* NULL: no filtered port */
-	struct xv_ct *ct;
+	struct xv_ct *ct;               /* never NULL: made with the first network */
 	uint16_t by_slot[XV_MAX_PORTS]; /* port->slot -> nport, or NONE */
 };
 

@@ -191,7 +191,7 @@ ports:
 /* ICMPv6 neighbor discovery from a port with port security. */
 static enum xv_drop_reason
 check_nd(const struct rte_mbuf *m, uint32_t off, uint32_t end, uint8_t type,
-	 const struct xv_nport *src, const uint8_t *ip_src)
+	 const struct xv_nport *src)
 {
 	uint8_t buf[24], obuf[8];
 	const uint8_t *h, *o;
@@ -217,7 +217,6 @@ check_nd(const struct rte_mbuf *m, uint32_t off, uint32_t end, uint8_t type,
 			return XV_DROP_SPOOFED_ND;
 		p += o[1] * 8u;
 	}
-	(void)ip_src;
 	return OK;
 }
 
@@ -343,7 +342,7 @@ parse(const struct rte_mbuf *m, const struct xv_nport *src, struct pinfo *pi)
 			if ((t >= 130 && t <= 137) || t == 143) {
 				pi->exempt = 1;
 				if (psec) {
-					r = check_nd(m, off, end, t, src, ih->src_addr);
+					r = check_nd(m, off, end, t, src);
 					if (r != OK)
 						return r;
 				}
@@ -500,6 +499,29 @@ forwardable(const struct xv_nport *src, const struct xv_nport *dst)
 	return dst != src && !(src->uplink && dst->uplink);
 }
 
+/* May a flooded packet enter filtered port 'dst'? OK or why not. Rules
+ * apply without state: broadcast and multicast open no connection. */
+static enum xv_drop_reason
+flood_ingress(const struct xv_net_view *v, const struct xv_nport *dst,
+	      struct pinfo *pi)
+{
+	const struct xv_acl_key *kp = &pi->kin;
+	uint8_t allow = 0;
+
+	/* Only IPv4, IPv6 and ARP reach a port with port security, as only
+	 * they may leave one. */
+	if (pi->l3 == L3_OTHER)
+		return XV_DROP_BAD_ETHERTYPE;
+	if (pi->l3 != L3_IP || pi->exempt)
+		return OK;
+	if (pi->frag)
+		return XV_DROP_FRAGMENT;
+	fill_keys(pi, NULL, dst);
+	if (v->acl != NULL)
+		xv_acl_classify(v->acl, &kp, &allow, 1);
+	return allow ? OK : XV_DROP_SG_INGRESS;
+}
+
 /*
  * Broadcast/multicast (and unknown unicast): to every port of 'list'
  * but the source, with stateless ingress rules for filtered receivers.
@@ -510,59 +532,29 @@ flood(const struct xv_net_view *v, unsigned int w, struct out *o,
       const uint16_t *list, unsigned int n_list, struct rte_mbuf *m,
       struct pinfo *pi)
 {
-	uint16_t targets[XV_BURST_MAX];
-	unsigned int i, n = 0, k, sent = 0, refused = 0;
-	bool rules = pi->l3 == L3_IP && !pi->exempt;
+	unsigned int i, sent = 0, refused = 0;
 
 	for (i = 0; i < n_list; i++) {
 		const struct xv_nport *dst = &v->ports[list[i]];
+		enum xv_drop_reason r;
 
 		if (!forwardable(src, dst))
 			continue;
-		if (dst->filtered && pi->l3 == L3_OTHER) {
-			/* Only IPv4, IPv6 and ARP reach a port with port
-			 * security, as only they may leave one. */
-			dst->port->wstats[w].drops[XV_DROP_BAD_ETHERTYPE]++;
+		r = dst->filtered ? flood_ingress(v, dst, pi) : OK;
+		if (r != OK) {
+			dst->port->wstats[w].drops[r]++;
 			refused++;
 			continue;
 		}
-		if (rules && dst->filtered) {
-			const struct xv_acl_key *kp = &pi->kin;
-			uint8_t allow = 0;
-
-			if (pi->frag) {
-				dst->port->wstats[w].drops[XV_DROP_FRAGMENT]++;
-				refused++;
-				continue;
-			}
-			fill_keys(pi, NULL, dst);
-			if (v->acl != NULL)
-				xv_acl_classify(v->acl, &kp, &allow, 1);
-			if (!allow) {
-				dst->port->wstats[w].drops[XV_DROP_SG_INGRESS]++;
-				refused++;
-				continue;
-			}
-		}
-		targets[n++] = list[i];
-		if (n == XV_BURST_MAX) {
-			rte_mbuf_refcnt_update(m, n);
-			for (k = 0; k < n; k++)
-				enqueue(v, w, o, targets[k], m);
-			sent += n;
-			n = 0;
-		}
-	}
-	if (n > 0) {
-		rte_mbuf_refcnt_update(m, n);
-		for (k = 0; k < n; k++)
-			enqueue(v, w, o, targets[k], m);
-		sent += n;
+		/* One reference per copy; ours keeps the mbuf alive while a
+		 * copy already sent is freed. */
+		rte_mbuf_refcnt_update(m, 1);
+		enqueue(v, w, o, list[i], m);
+		sent++;
 	}
 	/* Counted once: where receivers refused it, there; else no_dest. */
 	if (sent == 0 && refused == 0)
 		ist->drops[XV_DROP_NO_DEST]++;
-	/* Our own reference; the copies hold theirs. */
 	rte_pktmbuf_free(m);
 }
 
@@ -675,11 +667,8 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 		ct_idx[n_ct++] = i;
 	}
 	now = rte_rdtsc();
-	if (n_ct > 0 && v->ct != NULL)
+	if (n_ct > 0)
 		xv_ct_lookup(v->ct, ctp, ctr, n_ct, now);
-	else
-		for (i = 0; i < n_ct; i++)
-			ctr[i].verdict = XV_CT_UNTRACKED;
 
 	/* 4. rules for what is not part of a known connection. */
 	for (i = 0; i < n_ct; i++) {
@@ -731,8 +720,7 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 			struct pinfo *p = &pi[ct_idx[i]];
 			int ret;
 
-			if (ctr[i].verdict != XV_CT_NEW || p->dst == DST_DROP ||
-			    v->ct == NULL)
+			if (ctr[i].verdict != XV_CT_NEW || p->dst == DST_DROP)
 				continue;
 			ret = xv_ct_commit(v->ct, &p->ct, now);
 			if (unlikely(ret != 0)) {
