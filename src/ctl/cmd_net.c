@@ -165,7 +165,7 @@ xv_cmd_sg_add(json_t *args, struct xv_reply *reply)
 	if (ret < 0)
 		return xv_reply_error(reply, xv_errno_code(ret), "%s", err);
 	/* Not used by any port yet: nothing to apply. */
-	reply->result = xv_sg_describe(sg);
+	reply->result = xv_sg_describe(sg, true);
 	return 0;
 }
 
@@ -191,12 +191,8 @@ xv_cmd_sg_list(json_t *args, struct xv_reply *reply)
 	json_t *list = json_array();
 	unsigned int i;
 
-	for (i = 0; i < xv_n_sgs; i++) {
-		json_t *d = xv_sg_describe(xv_sgs[i]);
-
-		json_object_set_new(d, "rules", json_integer(xv_sgs[i]->n_rules));
-		json_array_append_new(list, d);
-	}
+	for (i = 0; i < xv_n_sgs; i++)
+		json_array_append_new(list, xv_sg_describe(xv_sgs[i], false));
 	reply->result = json_pack("{s:o}", "groups", list);
 	return 0;
 }
@@ -208,7 +204,7 @@ xv_cmd_sg_show(json_t *args, struct xv_reply *reply)
 
 	if (sg == NULL)
 		return -1;
-	reply->result = xv_sg_describe(sg);
+	reply->result = xv_sg_describe(sg, true);
 	return 0;
 }
 

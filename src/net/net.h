@@ -123,7 +123,8 @@ int xv_sg_rules_add(struct xv_sg *sg, struct xv_sg_rule *rules, unsigned int n,
 int xv_sg_rules_del(struct xv_sg *sg, const uint32_t *ids, unsigned int n,
 		    char *err, size_t errlen);
 json_t *xv_sg_rule_json(const struct xv_sg_rule *rule);
-json_t *xv_sg_describe(const struct xv_sg *sg);
+/* sg.show's object; with 'with_rules' false, "rules" is their count. */
+json_t *xv_sg_describe(const struct xv_sg *sg, bool with_rules);
 
 /* Network attributes given to port.add / port.set, parsed. */
 struct xv_port_net_req {

@@ -522,13 +522,18 @@ xv_sg_rule_json(const struct xv_sg_rule *r)
 }
 
 json_t *
-xv_sg_describe(const struct xv_sg *sg)
+xv_sg_describe(const struct xv_sg *sg, bool with_rules)
 {
-	json_t *rules = json_array(), *ports = json_array();
+	json_t *rules, *ports = json_array();
 	unsigned int i, j;
 
-	for (i = 0; i < sg->n_rules; i++)
-		json_array_append_new(rules, xv_sg_rule_json(&sg->rules[i]));
+	if (with_rules) {
+		rules = json_array();
+		for (i = 0; i < sg->n_rules; i++)
+			json_array_append_new(rules, xv_sg_rule_json(&sg->rules[i]));
+	} else {
+		rules = json_integer(sg->n_rules);
+	}
 	for (i = 0; i < xv_n_ports; i++)
 		for (j = 0; j < xv_ports[i]->net.n_sgs; j++)
 			if (xv_ports[i]->net.sgs[j] == sg)
