@@ -82,21 +82,10 @@ int
 xv_cmd_port_del(json_t *args, struct xv_reply *reply)
 {
 	struct xv_port *port = find_or_error(args, "name", reply);
-	bool net;
 
 	if (port == NULL)
 		return -1;
-	net = port->net.network != NULL;
 	xv_port_destroy(port);
-	if (net) {
-		char err[256];
-
-		/* Profiles and remote groups lose the port. Cannot fail for
-		 * lack of memory in a way that matters: the old classifier
-		 * stays in force and is only less precise about the gone
-		 * port's addresses. */
-		xv_net_apply(err, sizeof(err), NULL);
-	}
 	reply->result = json_object();
 	return 0;
 }

@@ -39,6 +39,12 @@ xv_port_init(void)
 void
 xv_port_fini(void)
 {
+	unsigned int i;
+
+	/* Out of their networks first, so removing them one by one does not
+	 * compile the classifier again for each. */
+	for (i = 0; i < xv_n_ports; i++)
+		xv_port_net_clear(xv_ports[i]);
 	while (xv_n_ports > 0)
 		xv_port_destroy(xv_ports[xv_n_ports - 1]);
 	if (event_fd >= 0)
@@ -218,6 +224,9 @@ xv_port_destroy(struct xv_port *port)
 	struct xv_port_stats st;
 	unsigned int i, q;
 
+	bool in_net = port->net.network != NULL;
+	char err[256];
+
 	if (port->peer != NULL) {
 		port->peer->peer = NULL;
 		port->peer = NULL;
@@ -234,8 +243,12 @@ xv_port_destroy(struct xv_port *port)
 	}
 	pthread_mutex_unlock(&xv_port_lock);
 
-	/* After this no worker polls the port or sends to it. */
-	xv_plan_rebuild();
+	/* After this no worker polls the port or sends to it. A port that
+	 * was in a network also leaves the classifier (its profile, its
+	 * addresses in remote groups); if that cannot be compiled, the old
+	 * classifier stays, only less precise about the gone addresses. */
+	if (!in_net || xv_net_apply(err, sizeof(err), NULL) != 0)
+		xv_plan_rebuild();
 
 	xv_port_ops(port)->close(port);
 
