@@ -161,10 +161,7 @@ cleanup() {
 	[ -n "${TP_PID[sut]:-}" ] && tp_stop sut
 	bench_finish "$rc" "$ROOT/bench/report.py"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+on_exit cleanup
 
 "$PY" "$ROOT/bench/mkpcap.py" "$T/imix.pcap" "$IMIX" || die "cannot write the IMIX pcap"
 if [ "$FW" = 1 ]; then

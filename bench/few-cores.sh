@@ -181,10 +181,7 @@ cleanup() {
 	[ -n "$LAT_NS" ] && ip netns del "$LAT_NS" 2>/dev/null
 	bench_finish "$rc" "$ROOT/bench/fewcores.py"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+on_exit cleanup
 
 {
 	env_facts

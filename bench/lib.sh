@@ -451,6 +451,16 @@ netns_cleanup() {
 	done
 }
 
+# on_exit FUNC: FUNC runs when the script exits; SIGINT, SIGTERM and SIGHUP
+# make it exit (status 130, 143, 129), so FUNC runs then too.
+on_exit() {
+	# shellcheck disable=SC2064 # FUNC is expanded now, on purpose
+	trap "$1" EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+}
+
 # env_facts: the machine and versions, as key=value lines for env.txt
 # (each script adds its own settings after them).
 env_facts() {
