@@ -239,6 +239,19 @@ keep_logs() {
 	fi
 }
 
+# record LINE HEAD OK: a run's JSON LINE goes into runs.jsonl, its logs are
+# kept (keep_logs) and its progress line goes to stderr: "[n/total] HEAD: "
+# and then OK and the flags, or "FAILED: " and the error. HEAD: jq string
+# text (e.g. 'idle \(.system)'); OK: a jq expression giving a string.
+record() {
+	printf '%s\n' "$1" >>"$RUNS_JSONL"
+	keep_logs "$1"
+	printf '%s\n' "$1" | jq -r --arg n "$DONE_N/$TOTAL" '"[\($n)] '"$2"': " +
+		(if .ok then '"$3"' +
+		 (if (.flags | length) > 0 then " [\(.flags | join(","))]" else "" end)
+		 else "FAILED: \(.error)" end)' >&2
+}
+
 xv_json() { # FILE ARGS...: an xvioctl --json query into FILE
 	local f=$1
 	shift
@@ -373,14 +386,10 @@ idle_run() { # SYSTEM(xvio-hybrid|xvio-busy|ovs) RUN
 	} >"$RUNDIR/meta.kv"
 	line=$("$PY" "$ROOT/bench/fewcores.py" idle "$RUNDIR/meta.kv" "$RUNDIR/start.json" "$RUNDIR/end.json") ||
 		line="{\"part\":\"idle\",\"system\":\"$sys\",\"config\":\"$cfg\",\"run\":$run,\"seq\":$SEQ,\"ok\":false,\"error\":\"fewcores.py idle failed\"}"
-	printf '%s\n' "$line" >>"$RUNS_JSONL"
-	keep_logs "$line"
-	printf '%s\n' "$line" | jq -r --arg n "$DONE_N/$TOTAL" '"[\($n)] idle \(.system) \(.config) run \(.run): " +
-		(if .ok then "CPU \(.sut_cpu_pct)% of a core (schedstat \(.sut_cpu_pct_ns)%), worker/PMD thread \(.worker_pct_ns // "-")%" +
+	record "$line" 'idle \(.system) \(.config) run \(.run)' \
+		'"CPU \(.sut_cpu_pct)% of a core (schedstat \(.sut_cpu_pct_ns)%), worker/PMD thread \(.worker_pct_ns // "-")%" +
 		 (if .xv_sleeps_per_s != null then ", \(.xv_sleeps_per_s) sleeps/s, \(.xv_timer_wakes) timer wakes" else "" end) +
-		 ", guest \(.gen_cpu) cores, others \(.others_cores) cores" +
-		 (if (.flags | length) > 0 then " [\(.flags | join(","))]" else "" end)
-		 else "FAILED: \(.error)" end)' >&2
+		 ", guest \(.gen_cpu) cores, others \(.others_cores) cores"'
 	rm -rf "$RUNDIR"
 }
 
@@ -489,9 +498,7 @@ lat_round() {
 		} >"$RUNDIR/meta-$mode.kv"
 		line=$("$PY" "$ROOT/bench/fewcores.py" latency "$RUNDIR/meta-$mode.kv" "$RUNDIR/start-$mode.json" "$RUNDIR/end-$mode.json") ||
 			line="{\"part\":\"latency\",\"system\":\"xvio\",\"config\":\"$cfg\",\"nic\":\"$nic\",\"mode\":\"$mode\",\"run\":$round,\"seq\":$SEQ,\"ok\":false,\"error\":\"fewcores.py latency failed\"}"
-		printf '%s\n' "$line" >>"$RUNS_JSONL"
-		report_lat "$line"
-		keep_logs "$line"
+		record_lat "$line"
 	done
 	tp_stop gen
 	xv_down
@@ -499,18 +506,14 @@ lat_round() {
 	LAT_NS=''
 	if [ -n "$ERR" ] && ! grep -q "\"seq\":$SEQ," "$RUNS_JSONL"; then
 		line="{\"part\":\"latency\",\"system\":\"xvio\",\"config\":\"$cfg\",\"nic\":\"$nic\",\"run\":$round,\"seq\":$SEQ,\"ok\":false,\"error\":$(jq -Rn --arg e "$ERR" '$e'),\"logs\":\"logs/$RUN_NAME\"}"
-		printf '%s\n' "$line" >>"$RUNS_JSONL"
-		report_lat "$line"
-		keep_logs "$line"
+		record_lat "$line"
 	fi
 	rm -rf "$RUNDIR"
 }
 
-report_lat() {
-	printf '%s\n' "$1" | jq -r --arg n "$DONE_N/$TOTAL" '"[\($n)] latency \(.nic // "") \(.config) round \(.run) \(.mode // ""): " +
-		(if .ok then "\(.pings) pings, \(.late // 0) late, \(.lost) lost, RTT us p50 \(.rtt_us.p50) p99 \(.rtt_us.p99) p99.9 \(.rtt_us.p999) max \(.rtt_us.max), \(.xv_sleeps_per_ping // "-") sleeps/ping" +
-		 (if (.flags | length) > 0 then " [\(.flags | join(","))]" else "" end)
-		 else "FAILED: \(.error)" end)' >&2
+record_lat() { # LINE
+	record "$1" 'latency \(.nic // "") \(.config) round \(.run) \(.mode // "")' \
+		'"\(.pings) pings, \(.late // 0) late, \(.lost) lost, RTT us p50 \(.rtt_us.p50) p99 \(.rtt_us.p99) p99.9 \(.rtt_us.p999) max \(.rtt_us.max), \(.xv_sleeps_per_ping // "-") sleeps/ping"'
 }
 
 # ---------------------------------------------------------------- part 3: throughput
@@ -605,12 +608,8 @@ tp_run() { # CONFIG RUN
 			      poll_policy: ($st[0].poll_policy // null), idle_us: ($st[0].idle_us // null),
 			      wake_us: ($st[0].wake_us // null)}') ||
 		line="{\"part\":\"throughput\",\"system\":\"xvio\",\"config\":\"$cfg\",\"run\":$run,\"seq\":$SEQ,\"ok\":false,\"error\":\"report.py record failed\"}"
-	printf '%s\n' "$line" >>"$RUNS_JSONL"
-	keep_logs "$line"
-	printf '%s\n' "$line" | jq -r --arg n "$DONE_N/$TOTAL" '"[\($n)] throughput \(.config) run \(.run): " +
-		(if .ok then "\(.mpps * 1000 | round / 1000) Mpps, \(.busy_cpp // "-" | if type == "number" then (. * 10 | round / 10) else . end) busy cyc/pkt, SUT busy \((.busy_frac // 0) * 100 | round)%, \(.xv_sleeps // "-") sleeps" +
-		 (if (.flags | length) > 0 then " [\(.flags | join(","))]" else "" end)
-		 else "FAILED: \(.error)" end)' >&2
+	record "$line" 'throughput \(.config) run \(.run)' \
+		'"\(.mpps * 1000 | round / 1000) Mpps, \(.busy_cpp // "-" | if type == "number" then (. * 10 | round / 10) else . end) busy cyc/pkt, SUT busy \((.busy_frac // 0) * 100 | round)%, \(.xv_sleeps // "-") sleeps"'
 	rm -rf "$RUNDIR"
 }
 
@@ -744,14 +743,10 @@ kick_round() {
 	} >"$RUNDIR/meta.kv"
 	line=$("$PY" "$ROOT/bench/fewcores.py" kick "$RUNDIR/meta.kv" "$RUNDIR/start.json" "$RUNDIR/end.json") ||
 		line="{\"part\":\"kick\",\"config\":\"$cfg\",\"run\":$round,\"seq\":$SEQ,\"ok\":false,\"error\":\"fewcores.py kick failed\"}"
-	printf '%s\n' "$line" >>"$RUNS_JSONL"
-	keep_logs "$line"
-	printf '%s\n' "$line" | jq -r --arg n "$DONE_N/$TOTAL" '"[\($n)] kick \(.config) round \(.run): " +
-		(if .ok then "\(.received)/\(.count) packets, \(.lost) lost, one-way us p50 \(.lat_us.p50) p99 \(.lat_us.p99) max \(.lat_us.max // "-")" +
+	record "$line" 'kick \(.config) round \(.run)' \
+		'"\(.received)/\(.count) packets, \(.lost) lost, one-way us p50 \(.lat_us.p50) p99 \(.lat_us.p99) max \(.lat_us.max // "-")" +
 		 ", tx call p50 \(.tx_call_us.p50) us, \(.stalled) stalled, CPU 0 stolen \((.cpu0_stolen // 0) * 100 | . * 10 | round / 10)%" +
-		 (if .xv_sleeps_per_pkt != null then ", \(.xv_sleeps_per_pkt) sleeps/packet, \(.xv_timer_wakes) timer wakes" else "" end) +
-		 (if (.flags | length) > 0 then " [\(.flags | join(","))]" else "" end)
-		 else "FAILED: \(.error)" end)' >&2
+		 (if .xv_sleeps_per_pkt != null then ", \(.xv_sleeps_per_pkt) sleeps/packet, \(.xv_timer_wakes) timer wakes" else "" end)'
 	rm -rf "$RUNDIR"
 }
 
