@@ -219,6 +219,19 @@ def xvio_window(st0, st1, window, rec):
     rec["xv_state_end"] = b["state"]
 
 
+def xvio_ports(x0, x1, rec):
+    """Where the packets went: each xvio port's rx/tx and xvio's drops over
+    the window, from two xvioctl --json stats replies."""
+    if x0 and x1 and "ports" in x0 and "ports" in x1:
+        p0 = {p["name"]: p for p in x0["ports"]}
+        for p in x1["ports"]:
+            a = p0.get(p["name"])
+            if a:
+                rec["xv_%s_rx" % p["name"]] = p["rx"]["packets"] - a["rx"]["packets"]
+                rec["xv_%s_tx" % p["name"]] = p["tx"]["packets"] - a["tx"]["packets"]
+        rec["xv_drops"] = (x1.get("drops") or {}).get("total", 0) - (x0.get("drops") or {}).get("total", 0)
+
+
 def base_record(m, part):
     rec = {"part": part, "system": m.get("system"), "config": m.get("config"),
            "run": int(m.get("run", 0) or 0), "seq": int(m.get("seq", 0) or 0),
@@ -357,15 +370,7 @@ def latency(meta_p, start_p, end_p):
                 rec["window_s"], rec)
     # Where the packets went: xvio's port counters and drops, the guest's
     # forwarding counters (lost requests show up here).
-    x0, x1 = read_json(m.get("xv_stats0", "")), read_json(m.get("xv_stats1", ""))
-    if x0 and x1 and "ports" in x0 and "ports" in x1:
-        p0 = {p["name"]: p for p in x0["ports"]}
-        for p in x1["ports"]:
-            a = p0.get(p["name"])
-            if a:
-                rec["xv_%s_rx" % p["name"]] = p["rx"]["packets"] - a["rx"]["packets"]
-                rec["xv_%s_tx" % p["name"]] = p["tx"]["packets"] - a["tx"]["packets"]
-        rec["xv_drops"] = (x1.get("drops") or {}).get("total", 0) - (x0.get("drops") or {}).get("total", 0)
+    xvio_ports(read_json(m.get("xv_stats0", "")), read_json(m.get("xv_stats1", "")), rec)
     g0, g1 = read_kv(m.get("gen_kv0", "")), read_kv(m.get("gen_kv1", ""))
     for k in ("gen.fwd.0.rx", "gen.fwd.0.tx", "gen.fwd.0.txdrop"):
         if fnum(g0.get(k)) is not None and fnum(g1.get(k)) is not None:
@@ -459,14 +464,7 @@ def kick(meta_p, start_p, end_p):
         if rec.get("xv_sleeps") is not None and rec["count"]:
             rec["xv_sleeps_per_pkt"] = rnd(rec["xv_sleeps"] / rec["count"], 3)
             rec["xv_timer_wakes_per_pkt"] = rnd(rec["xv_timer_wakes"] / rec["count"], 3)
-        if x0 and x1 and "ports" in x0 and "ports" in x1:
-            p0 = {p["name"]: p for p in x0["ports"]}
-            for p in x1["ports"]:
-                a = p0.get(p["name"])
-                if a:
-                    rec["xv_%s_rx" % p["name"]] = p["rx"]["packets"] - a["rx"]["packets"]
-                    rec["xv_%s_tx" % p["name"]] = p["tx"]["packets"] - a["tx"]["packets"]
-            rec["xv_drops"] = (x1.get("drops") or {}).get("total", 0) - (x0.get("drops") or {}).get("total", 0)
+        xvio_ports(x0, x1, rec)
     # No check of vlat's own CPU share: it waits for the script at both ends
     # of the window. Other processes show in others_cores, the host's noise
     # on CPU 0 in cpu0_stolen.
