@@ -270,14 +270,8 @@ xv_cmd_sg_rule_add(json_t *args, struct xv_reply *reply)
 	for (i = 0; i < n; i++)
 		json_array_append_new(ids, json_integer(rules[i].id));
 	if (sg_in_use(sg) && apply(reply, &ms) != 0) {
-		uint32_t *del = malloc(n * sizeof(*del));
-
-		/* Not in force: take them back out. */
-		for (i = 0; del != NULL && i < n; i++)
-			del[i] = rules[i].id;
-		if (del != NULL)
-			xv_sg_rules_del(sg, del, n, err, sizeof(err));
-		free(del);
+		/* Not in force: take them back out (they are the last n). */
+		xv_sg_rules_replace(sg, sg->rules, sg->n_rules - n);
 		free(rules);
 		json_decref(ids);
 		return -1;
@@ -294,7 +288,7 @@ xv_cmd_sg_rule_del(json_t *args, struct xv_reply *reply)
 	json_t *list = json_object_get(args, "ids"), *v;
 	struct xv_sg_rule *saved;
 	uint32_t *ids;
-	unsigned int n, i, n_saved;
+	unsigned int n, n_saved;
 	char err[512];
 	double ms = 0;
 	size_t k;
@@ -338,14 +332,8 @@ xv_cmd_sg_rule_del(json_t *args, struct xv_reply *reply)
 		return xv_reply_error(reply, xv_errno_code(ret), "%s", err);
 	}
 	if (sg_in_use(sg) && apply(reply, &ms) != 0) {
-		for (i = 0; i < n_saved; i++)
-			if (saved[i].remote_group != NULL)
-				saved[i].remote_group->n_remote_refs++;
-		for (i = 0; i < sg->n_rules; i++)
-			if (sg->rules[i].remote_group != NULL)
-				sg->rules[i].remote_group->n_remote_refs--;
-		memcpy(sg->rules, saved, n_saved * sizeof(*saved));
-		sg->n_rules = n_saved;
+		/* Not in force: the group as it was (fits: it only shrank). */
+		xv_sg_rules_replace(sg, saved, n_saved);
 		free(saved);
 		return -1;
 	}

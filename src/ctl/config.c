@@ -91,11 +91,8 @@ load_groups(json_t *root, char *err, size_t errlen)
 			return -1;
 		/* The listed rules are the whole group. */
 		sg = xv_sg_find(json_string_value(name));
-		while (sg != NULL && sg->n_rules > 0) {
-			uint32_t id = sg->rules[0].id;
-
-			xv_sg_rules_del(sg, &id, 1, err, errlen);
-		}
+		if (sg != NULL)
+			xv_sg_rules_replace(sg, NULL, 0);
 	}
 	json_array_foreach(list, i, g) {
 		json_t *rules = json_object_get(g, "rules");

@@ -122,6 +122,10 @@ int xv_sg_rules_add(struct xv_sg *sg, struct xv_sg_rule *rules, unsigned int n,
 		    char *err, size_t errlen);
 int xv_sg_rules_del(struct xv_sg *sg, const uint32_t *ids, unsigned int n,
 		    char *err, size_t errlen);
+/* Make 'rules' (ids kept) the whole rule list of 'sg', e.g. to restore a
+ * saved copy. 0 or -ENOMEM (unchanged). */
+int xv_sg_rules_replace(struct xv_sg *sg, const struct xv_sg_rule *rules,
+			unsigned int n);
 json_t *xv_sg_rule_json(const struct xv_sg_rule *rule);
 /* sg.show's object; with 'with_rules' false, "rules" is their count. */
 json_t *xv_sg_describe(const struct xv_sg *sg, bool with_rules);

@@ -480,6 +480,32 @@ xv_sg_rules_del(struct xv_sg *sg, const uint32_t *ids, unsigned int n,
 	return 0;
 }
 
+int
+xv_sg_rules_replace(struct xv_sg *sg, const struct xv_sg_rule *rules,
+		    unsigned int n)
+{
+	unsigned int i;
+
+	if (n > sg->cap) {
+		struct xv_sg_rule *r = realloc(sg->rules, n * sizeof(*r));
+
+		if (r == NULL)
+			return -ENOMEM;
+		sg->rules = r;
+		sg->cap = n;
+	}
+	for (i = 0; i < n; i++)
+		if (rules[i].remote_group != NULL)
+			rules[i].remote_group->n_remote_refs++;
+	for (i = 0; i < sg->n_rules; i++)
+		if (sg->rules[i].remote_group != NULL)
+			sg->rules[i].remote_group->n_remote_refs--;
+	if (n > 0)
+		memmove(sg->rules, rules, n * sizeof(*rules));
+	sg->n_rules = n;
+	return 0;
+}
+
 static void
 addr_str(const uint8_t *addr, int ipv6, char *buf, size_t len)
 {
