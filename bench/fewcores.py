@@ -22,9 +22,10 @@ import statistics
 import sys
 import time
 
-# Shared with bench.sh's reports: key=value files, rounding, medians, formatting.
+# Shared with bench.sh's reports: key=value files, runs.jsonl and env.txt,
+# rounding, medians, formatting, the background load, the machine line.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report import fmt, med, read_kv, rnd  # noqa: E402
+from report import bg_busy, fmt, machine_line, med, read_kv, read_runs, rnd  # noqa: E402
 
 # Thresholds (see doc/benchmark.md).
 BG_BUSY = float(os.environ.get("BENCH_BUSY_MAX", "0.30"))  # CPU 0/1 busy before a run
@@ -236,11 +237,7 @@ def base_record(m, part):
     rec = {"part": part, "system": m.get("system"), "config": m.get("config"),
            "run": int(m.get("run", 0) or 0), "seq": int(m.get("seq", 0) or 0),
            "ok": False, "error": m.get("error") or None, "flags": [],
-           "bg_busy": None, "logs": m.get("logs") or None}
-    try:
-        rec["bg_busy"] = max(float(m.get("bg_busy0") or 0), float(m.get("bg_busy1") or 0))
-    except ValueError:
-        pass
+           "bg_busy": bg_busy(m), "logs": m.get("logs") or None}
     st = read_json(m.get("status_file", "")) if m.get("status_file") else None
     if st:
         rec["poll_policy"] = st.get("poll_policy")
@@ -680,21 +677,13 @@ def kick_summary(kr, env, outdir, L, targets):
 
 
 def summary(outdir):
-    runs = []
-    with open(os.path.join(outdir, "runs.jsonl")) as f:
-        for line in f:
-            line = line.strip()
-            if line:
-                runs.append(json.loads(line))
-    env = read_kv(os.path.join(outdir, "env.txt"))
+    runs, env = read_runs(outdir)
     S = {"env": env, "idle": [], "latency": [], "latency_added": [], "kick": None, "throughput": None,
          "targets": {}}
     L = []
     L.append("# xvio few-cores benchmark %s" % env.get("date", ""))
     L.append("")
-    L.append("%s; %s CPUs (%s); xvio %s (git %s); DPDK %s; OVS %s." % (
-        env.get("host", "?"), env.get("nproc", "?"), env.get("cpu", "?"), env.get("xvio", "?"),
-        env.get("git", "?"), env.get("dpdk", "?"), env.get("ovs", "-") or "-"))
+    L.append(machine_line(env))
     n_cont = sum(1 for r in runs if r.get("ok") and set(r.get("flags") or []) & {"contended", "bg-load"})
     n_ok = sum(1 for r in runs if r.get("ok"))
     if env.get("forced") == "1":

@@ -62,6 +62,15 @@ def read_kv(path):
     return d
 
 
+def bg_busy(m):
+    """The busier of CPU 0 and 1 right before the run (meta bg_busy0/1);
+    None when unreadable."""
+    try:
+        return max(float(m.get("bg_busy0") or 0), float(m.get("bg_busy1") or 0))
+    except ValueError:
+        return None
+
+
 def num(d, k):
     if not k or k not in d:
         return None
@@ -150,10 +159,7 @@ def record(meta_p, start_p, end_p, chg_p=None):
     fw = {k[3:]: num(m, k) for k in m if k.startswith("fw.")}
     if fw:
         rec["fw"] = fw
-    try:
-        rec["bg_busy"] = max(float(m.get("bg_busy0") or 0), float(m.get("bg_busy1") or 0))
-    except ValueError:
-        pass
+    rec["bg_busy"] = bg_busy(m)
     if rec["error"] or "t" not in s or "t" not in e:
         if not rec["error"]:
             rec["error"] = "no counter snapshots"
@@ -380,14 +386,26 @@ def fmt(x, n=2, dash="-"):
     return "%.*f" % (n, x)
 
 
-def summary(outdir):
+def read_runs(outdir):
+    """DIR/runs.jsonl (a JSON object a line) and DIR/env.txt."""
     runs = []
     with open(os.path.join(outdir, "runs.jsonl")) as f:
         for line in f:
             line = line.strip()
             if line:
                 runs.append(json.loads(line))
-    env = read_kv(os.path.join(outdir, "env.txt"))
+    return runs, read_kv(os.path.join(outdir, "env.txt"))
+
+
+def machine_line(env):
+    """The summary's line on the machine and the versions (env.txt)."""
+    return "%s; %s CPUs (%s); xvio %s (git %s); DPDK %s; OVS %s." % (
+        env.get("host", "?"), env.get("nproc", "?"), env.get("cpu", "?"), env.get("xvio", "?"),
+        env.get("git", "?"), env.get("dpdk", "?"), env.get("ovs", "-") or "-")
+
+
+def summary(outdir):
+    runs, env = read_runs(outdir)
 
     scen_order = []
     for r in runs:
@@ -474,9 +492,7 @@ def summary(outdir):
     L = []
     L.append("# xvio benchmark %s" % env.get("date", ""))
     L.append("")
-    L.append("%s; %s CPUs (%s); xvio %s (git %s); DPDK %s; OVS %s." % (
-        env.get("host", "?"), env.get("nproc", "?"), env.get("cpu", "?"), env.get("xvio", "?"),
-        env.get("git", "?"), env.get("dpdk", "?"), env.get("ovs", "-") or "-"))
+    L.append(machine_line(env))
     L.append("%s runs per system and scenario, alternated; %s s warm-up, %s s window; generator/receiver "
              "on CPU 0, system under test on CPU 1. Mpps at the far end; cycles per delivered packet." % (
                  env.get("runs", "?"), env.get("warmup_s", "?"), env.get("window_s", "?")))
