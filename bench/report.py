@@ -31,6 +31,12 @@ FW_TARGET_OVS = 2.0     # xvio fw >= 2x OVS fw
 FW_TARGET_RELAY = 0.5   # xvio fw >= 50 % of xvio's relay
 
 
+def scen_label(sc):
+    """A scenario's name for tables and the chart: "guest->NIC 64"."""
+    d, _, sz = sc.partition("-")
+    return "%s %s" % (DIR_LABEL.get(d, d), sz)
+
+
 def base_system(name):
     """xvio-relay is xvio: same counters and clock."""
     return "xvio" if name in ("xvio", "xvio-relay") else name
@@ -507,10 +513,9 @@ def summary(outdir):
              "| SUT busy | flagged runs |")
     L.append("|---|---|---|---|---|---|---|---|---|---|")
     for g in groups:
-        d, _, sz = g["scenario"].partition("-")
         fl = ", ".join("%s %d" % (k, v) for k, v in sorted(g["flags"].items())) or "-"
-        L.append("| %s %s | %s | %d/%d | **%s** | %s-%s | %s | %s | %s | %s | %s |" % (
-            DIR_LABEL.get(d, d), sz, sys_label(g["scenario"], g["system"]), g["ok"], g["runs"],
+        L.append("| %s | %s | %d/%d | **%s** | %s-%s | %s | %s | %s | %s | %s |" % (
+            scen_label(g["scenario"]), sys_label(g["scenario"], g["system"]), g["ok"], g["runs"],
             fmt(g["mpps_median"]), fmt(g["mpps_min"]), fmt(g["mpps_max"]), fmt(g["gbps_median"], 1),
             fmt(g["busy_cpp_median"], 1), fmt(g["total_cpp_median"], 1),
             fmt(g["busy_frac_median"] * 100 if g["busy_frac_median"] is not None else None, 0) + "%",
@@ -521,9 +526,8 @@ def summary(outdir):
                  "| busy cyc/pkt ratio | total cyc/pkt ratio |")
         L.append("|---|---|---|---|---|---|")
         for r in ratios:
-            d, _, sz = r["scenario"].partition("-")
-            L.append("| %s %s | xvio / %s | **%s** | %s (%s-%s), %d pairs | %s | %s |" % (
-                DIR_LABEL.get(d, d), sz, r["b"], fmt(r["mpps_ratio_of_medians"], 3),
+            L.append("| %s | xvio / %s | **%s** | %s (%s-%s), %d pairs | %s | %s |" % (
+                scen_label(r["scenario"]), r["b"], fmt(r["mpps_ratio_of_medians"], 3),
                 fmt(r["pair_ratio_median"], 3), fmt(r["pair_ratio_min"], 3), fmt(r["pair_ratio_max"], 3),
                 r["pairs"], fmt(r["busy_cpp_ratio_of_medians"], 3), fmt(r["total_cpp_ratio_of_medians"], 3)))
     if fw:
@@ -744,8 +748,7 @@ def chart(outdir, scen_order, systems, by, env):
     with open(dat, "w") as f:
         f.write("# scenario " + " ".join("%s_med %s_min %s_max" % (s, s, s) for s in systems) + "\n")
         for sc in scen_order:
-            d, _, sz = sc.partition("-")
-            row = ['"%s %s"' % (DIR_LABEL.get(d, d), sz)]
+            row = ['"%s"' % scen_label(sc)]
             for s in systems:
                 g = by.get((sc, s), (None,))[0]
                 if g and g["mpps_median"] is not None:
