@@ -23,9 +23,11 @@ import sys
 import time
 
 # Shared with bench.sh's reports: key=value files, runs.jsonl and env.txt,
-# rounding, medians, formatting, the background load, the machine line.
+# rounding, medians, formatting, the background load, the machine line,
+# ratios of medians and of alternated pairs.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from report import bg_busy, fmt, machine_line, med, read_kv, read_runs, rnd  # noqa: E402
+from report import (bg_busy, fmt, machine_line, med, mpps_pairs, pair_stats, ratio_of,  # noqa: E402
+                    read_kv, read_runs, rnd)
 
 # Thresholds (see doc/benchmark.md).
 BG_BUSY = float(os.environ.get("BENCH_BUSY_MAX", "0.30"))  # CPU 0/1 busy before a run
@@ -538,9 +540,7 @@ def capacity(oka, okb):
     return {"hybrid_mpps_median": rnd(ma, 2), "hybrid_mpps_min": rnd(min(ca.values()), 2),
             "hybrid_mpps_max": rnd(max(ca.values()), 2), "busy_mpps_median": rnd(mb, 2),
             "busy_mpps_min": rnd(min(cb.values()), 2), "busy_mpps_max": rnd(max(cb.values()), 2),
-            "ratio_of_medians": rnd(ma / mb, 3), "pairs": len(pairs), "pair_ratio_median": rnd(med(pairs), 3),
-            "pair_ratio_min": rnd(min(pairs), 3) if pairs else None,
-            "pair_ratio_max": rnd(max(pairs), 3) if pairs else None,
+            "ratio_of_medians": rnd(ma / mb, 3), **pair_stats(pairs),
             "hybrid_runs": {k: rnd(v, 2) for k, v in ca.items()}, "busy_runs": {k: rnd(v, 2) for k, v in cb.items()}}
 
 
@@ -917,16 +917,9 @@ def summary(outdir):
         if "hybrid" in by and "busy" in by:
             ga, oka = by["hybrid"]
             gb, okb = by["busy"]
-            ra = {r["run"]: r for r in oka}
-            rb = {r["run"]: r for r in okb}
-            pairs = [ra[k]["mpps"] / rb[k]["mpps"] for k in sorted(ra) if k in rb and rb[k]["mpps"]]
-            ratio = {"mpps_ratio_of_medians": rnd(ga["mpps_median"] / gb["mpps_median"], 3)
-                     if ga["mpps_median"] and gb["mpps_median"] else None,
-                     "busy_cpp_ratio_of_medians": rnd(ga["busy_cpp_median"] / gb["busy_cpp_median"], 3)
-                     if ga["busy_cpp_median"] and gb["busy_cpp_median"] else None,
-                     "pairs": len(pairs), "pair_ratio_median": rnd(med(pairs), 3),
-                     "pair_ratio_min": rnd(min(pairs), 3) if pairs else None,
-                     "pair_ratio_max": rnd(max(pairs), 3) if pairs else None}
+            ratio = {"mpps_ratio_of_medians": ratio_of(ga["mpps_median"], gb["mpps_median"]),
+                     "busy_cpp_ratio_of_medians": ratio_of(ga["busy_cpp_median"], gb["busy_cpp_median"]),
+                     **pair_stats(mpps_pairs(oka, okb))}
             L.append("")
             L.append("hybrid / busy: Mpps ratio of medians **%s**; per alternated pair median %s (%s-%s), %d "
                      "pairs; busy cyc/pkt ratio %s." % (

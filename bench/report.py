@@ -392,6 +392,25 @@ def fmt(x, n=2, dash="-"):
     return "%.*f" % (n, x)
 
 
+def ratio_of(a, b):
+    """a / b to 3 places; None when either is missing or 0."""
+    return rnd(a / b, 3) if a and b else None
+
+
+def mpps_pairs(oka, okb):
+    """Mpps of a over b per alternated pair (the runs of the same number)."""
+    ra = {r["run"]: r for r in oka}
+    rb = {r["run"]: r for r in okb}
+    return [ra[k]["mpps"] / rb[k]["mpps"] for k in sorted(ra) if k in rb and rb[k]["mpps"]]
+
+
+def pair_stats(pairs):
+    """Ratios of alternated pairs: how many, median, min and max."""
+    return {"pairs": len(pairs), "pair_ratio_median": rnd(med(pairs), 3),
+            "pair_ratio_min": rnd(min(pairs), 3) if pairs else None,
+            "pair_ratio_max": rnd(max(pairs), 3) if pairs else None}
+
+
 def read_runs(outdir):
     """DIR/runs.jsonl (a JSON object a line) and DIR/env.txt."""
     runs = []
@@ -467,21 +486,11 @@ def summary(outdir):
             return None
         ga, oka = by[(sc, a)]
         gb, okb = by[(sc, b)]
-        res = {"scenario": sc, "a": a, "b": b}
-        res["mpps_ratio_of_medians"] = rnd(ga["mpps_median"] / gb["mpps_median"], 3) \
-            if ga["mpps_median"] and gb["mpps_median"] else None
-        res["busy_cpp_ratio_of_medians"] = rnd(ga["busy_cpp_median"] / gb["busy_cpp_median"], 3) \
-            if ga["busy_cpp_median"] and gb["busy_cpp_median"] else None
-        res["total_cpp_ratio_of_medians"] = rnd(ga["total_cpp_median"] / gb["total_cpp_median"], 3) \
-            if ga["total_cpp_median"] and gb["total_cpp_median"] else None
-        ra = {r["run"]: r for r in oka}
-        rb = {r["run"]: r for r in okb}
-        pairs = [ra[k]["mpps"] / rb[k]["mpps"] for k in sorted(ra) if k in rb and rb[k]["mpps"]]
-        res["pairs"] = len(pairs)
-        res["pair_ratio_median"] = rnd(med(pairs), 3)
-        res["pair_ratio_min"] = rnd(min(pairs), 3) if pairs else None
-        res["pair_ratio_max"] = rnd(max(pairs), 3) if pairs else None
-        return res
+        return {"scenario": sc, "a": a, "b": b,
+                "mpps_ratio_of_medians": ratio_of(ga["mpps_median"], gb["mpps_median"]),
+                "busy_cpp_ratio_of_medians": ratio_of(ga["busy_cpp_median"], gb["busy_cpp_median"]),
+                "total_cpp_ratio_of_medians": ratio_of(ga["total_cpp_median"], gb["total_cpp_median"]),
+                **pair_stats(mpps_pairs(oka, okb))}
 
     ratios = []
     for sc in scen_order:
