@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Helpers for bench/bench.sh and bench/few-cores.sh: settings, process tracking, dpdk-testpmd instances driven
-# through a fifo, xvio and a private OVS-DPDK, counter snapshots.
+# Helpers for bench/bench.sh and bench/few-cores.sh: shared settings and
+# checks, process tracking, dpdk-testpmd instances driven through a fifo,
+# xvio and a private OVS-DPDK, counter snapshots.
 #
 # Every process is started by this file's functions, recorded by PID and
 # start time, and stopped by PID only (never by name).
