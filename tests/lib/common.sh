@@ -4,8 +4,8 @@
 #   . "$(dirname "$0")/../lib/common.sh"
 #
 # What it gives a test:
-#   - TAP output: ok/not_ok/skip/check/is/cmp_ge/diag, done_testing (prints the
-#     plan at the end and sets the exit status), skip_all.
+#   - TAP output: ok/not_ok/skip/check/is/cmp_ge/exit_is/diag, done_testing
+#     (prints the plan at the end and sets the exit status), skip_all.
 #   - $T: a private temp dir (removed at exit unless XVIO_KEEP_TMP=1; on
 #     failure its logs are copied to $XVIO_TEST_ARTIFACTS when that is set).
 #   - Cleanup in a trap: only processes this script recorded (by PID and
@@ -156,6 +156,24 @@ _cmp() {
 cmp_ge() { _cmp "$1" "$2" -ge "$3" ">="; }
 cmp_gt() { _cmp "$1" "$2" -gt "$3" ">"; }
 cmp_lt() { _cmp "$1" "$2" -lt "$3" "<"; }
+
+# exit_is DESC STATUS STDERR_REGEX CMD...: CMD exits with STATUS and, when
+# STDERR_REGEX is not empty, its stderr matches it (extended regex). CMD's
+# stdout is left in $T/cli.out, its stderr in $T/cli.err.
+exit_is() {
+	local desc=$1 want=$2 re=$3 rc err
+	shift 3
+	"$@" >"$T/cli.out" 2>"$T/cli.err" </dev/null
+	rc=$?
+	err=$(cat "$T/cli.err")
+	if [ "$rc" != "$want" ]; then
+		not_ok "$desc: exit $want" "command: $*" "exit: $rc" "stderr: $err" "stdout: $(head -c 400 "$T/cli.out")"
+	elif [ -n "$re" ] && ! grep -Eq -- "$re" <<<"$err"; then
+		not_ok "$desc: exit $want with a message matching /$re/" "stderr: $err"
+	else
+		ok "$desc: exit $want"
+	fi
+}
 
 # skip_all "why": nothing in this script can run here.
 skip_all() {

@@ -13,23 +13,6 @@ need_hugepages
 start_xvio || bail "xvio starts"
 check "baseline port" xctl port add base0 eth net_null0,no-rx=1
 
-# exit_is DESC STATUS STDERR_REGEX CMD...: exit status and stderr (stdout
-# in $T/cli.out, stderr in $T/cli.err)
-exit_is() {
-	local desc=$1 want=$2 re=$3 rc err
-	shift 3
-	"$@" >"$T/cli.out" 2>"$T/cli.err" </dev/null
-	rc=$?
-	err=$(cat "$T/cli.err")
-	if [ "$rc" != "$want" ]; then
-		not_ok "$desc: exit $want" "command: $*" "exit: $rc" "stderr: $err" "stdout: $(head -c 400 "$T/cli.out")"
-	elif [ -n "$re" ] && ! grep -Eq -- "$re" <<<"$err"; then
-		not_ok "$desc: exit $want with a message matching /$re/" "stderr: $err"
-	else
-		ok "$desc: exit $want"
-	fi
-}
-
 # out_like DESC REGEX: the stdout of the last exit_is matches (extended regex)
 out_like() { like "$1" "$(cat "$T/cli.out")" "$2"; }
 

@@ -11,22 +11,6 @@ start_xvio || bail "xvio starts"
 check "baseline port" xctl port add vm1 vhost "$T/vm1.sock"
 check "baseline eth port" xctl port add nic0 eth net_null0,no-rx=1
 
-# exit_is DESC STATUS STDERR_REGEX CMD...: exit status and stderr
-exit_is() {
-	local desc=$1 want=$2 re=$3 rc err
-	shift 3
-	"$@" >"$T/cli.out" 2>"$T/cli.err" </dev/null
-	rc=$?
-	err=$(cat "$T/cli.err")
-	if [ "$rc" != "$want" ]; then
-		not_ok "$desc: exit $want" "command: $*" "exit: $rc" "stderr: $err" "stdout: $(head -c 400 "$T/cli.out")"
-	elif [ -n "$re" ] && ! grep -Eq -- "$re" <<<"$err"; then
-		not_ok "$desc: exit $want with a message matching /$re/" "stderr: $err"
-	else
-		ok "$desc: exit $want"
-	fi
-}
-
 X=("$XVIOCTL" --ctl "$CTL")
 # -- usage errors: 2, with a message on stderr
 exit_is "no command" 2 '.' "${X[@]}"
