@@ -938,17 +938,24 @@ spawn() {
 	disown "$SPAWN_PID"
 }
 
-# net_ns NS ROOT_IFACE MAC: a namespace (make_netns) with a veth pair:
-# ROOT_IFACE in the root namespace (up, IPv6 off: for net_af_packet), eth0
-# in NS with MAC, up, with transmit checksum offload off (so that what the
-# namespace sends through xvio to another veth carries full checksums).
-net_ns() {
-	local ns=$1 ifc=$2 mac=$3
+# veth_ns NS ROOT_IFACE NS_IFACE: a namespace (make_netns) with a veth
+# pair: ROOT_IFACE in the root namespace (up, IPv6 off: for net_af_packet,
+# deleted at exit), NS_IFACE in NS (still down).
+veth_ns() {
+	local ns=$1 ifc=$2 peer=$3
 	make_netns "$ns" || return 1
-	ip link add "$ifc" type veth peer name eth0 netns "$ns" || return 1
+	ip link add "$ifc" type veth peer name "$peer" netns "$ns" || return 1
 	defer "ip link del $ifc"
 	sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=1"
-	ip link set "$ifc" up || return 1
+	ip link set "$ifc" up
+}
+
+# net_ns NS ROOT_IFACE MAC: veth_ns with eth0 in NS, which gets MAC, is up
+# and has transmit checksum offload off (so that what the namespace sends
+# through xvio to another veth carries full checksums).
+net_ns() {
+	local ns=$1 ifc=$2 mac=$3
+	veth_ns "$ns" "$ifc" eth0 || return 1
 	ip -n "$ns" link set eth0 address "$mac" || return 1
 	ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null 2>&1 || return 1
 	ip -n "$ns" link set eth0 up

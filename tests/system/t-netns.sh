@@ -22,11 +22,7 @@ start_xvio || bail "xvio starts"
 # ------------------------------------------------ A. af_packet + veth
 NSA=xvna$$
 VA=xna$$ VB=xnb$$
-make_netns "$NSA" || bail "netns"
-ip link add "$VA" type veth peer name "$VB" netns "$NSA" || bail "veth"
-defer "ip link del $VA"
-sysctl -qw "net.ipv6.conf.$VA.disable_ipv6=1"
-ip link set "$VA" up
+veth_ns "$NSA" "$VA" "$VB" || bail "netns and veth"
 ip -n "$NSA" addr add 198.18.10.1/24 dev "$VB"
 ip -n "$NSA" link set "$VB" up
 ip -n "$NSA" neigh replace 198.18.10.2 lladdr $GMAC dev "$VB" nud permanent

@@ -48,12 +48,8 @@ stop_guest g1
 # ------------------------------------------------ 2. NIC -> guest (veth + af_packet)
 NS=xvtr$$
 VA=xva$$ VB=xvb$$
-make_netns "$NS" || bail "netns"
-ip link add "$VA" type veth peer name "$VB" netns "$NS" || bail "veth"
-defer "ip link del $VA"
-sysctl -qw "net.ipv6.conf.$VA.disable_ipv6=1"
+veth_ns "$NS" "$VA" "$VB" || bail "netns and veth"
 ip netns exec "$NS" sysctl -qw "net.ipv6.conf.$VB.disable_ipv6=1"
-ip link set "$VA" up
 ip -n "$NS" link set "$VB" up
 pcap_tool make "$T/n2-in.pcap" $N2 2 || bail "crafting a pcap"
 bytes2=$(pcap_tool bytes "$T/n2-in.pcap")
