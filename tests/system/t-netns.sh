@@ -17,28 +17,44 @@ need_cmd ip
 N=64
 GMAC=02:00:00:00:0a:02
 
+# ping_target NS IFACE NS_IP GUEST_IP PCAP: IFACE in NS gets NS_IP/24, goes
+# up and knows the guest (GUEST_IP at $GMAC); PCAP gets the guest's $N
+# pings from GUEST_IP to IFACE.
+ping_target() {
+	local ns=$1 ifc=$2 nsip=$3 gip=$4 pcap=$5 mac
+	ip -n "$ns" addr add "$nsip/24" dev "$ifc"
+	ip -n "$ns" link set "$ifc" up
+	ip -n "$ns" neigh replace "$gip" lladdr $GMAC dev "$ifc" nud permanent
+	mac=$(ip -n "$ns" -j link show dev "$ifc" | jq -r '.[0].address')
+	pcap_tool ping "$pcap" $N $GMAC "$mac" "$gip" "$nsip"
+}
+
+# pings_answered WHAT GUEST NS IFACE NS_IP GUEST_IP: start the guest, whose
+# pcap input holds the $N pings from GUEST_IP to NS_IP; the namespace's
+# IFACE receives them and the guest records $N good echo replies.
+pings_answered() {
+	local what=$1 g=$2 ns=$3 ifc=$4 nsip=$5 gip=$6 rx0
+	rx0=$(iface_counter "$ns" "$ifc" rx)
+	guest_cmd "$g" start
+	wait_until 30 echo_replies_ge "${G_OUT[$g]}" "$nsip" "$gip" $N
+	cmp_ge "$what: the namespace's $ifc received the $N pings" "$(($(iface_counter "$ns" "$ifc" rx) - rx0))" $N
+	is "$what: the guest got $N echo replies from $nsip" "$(pcap_tool echo_replies "${G_OUT[$g]}" "$nsip" "$gip")" $N
+}
+
 start_xvio || bail "xvio starts"
 
 # ------------------------------------------------ A. af_packet + veth
 NSA=xvna$$
 VA=xna$$ VB=xnb$$
 veth_ns "$NSA" "$VA" "$VB" || bail "netns and veth"
-ip -n "$NSA" addr add 198.18.10.1/24 dev "$VB"
-ip -n "$NSA" link set "$VB" up
-ip -n "$NSA" neigh replace 198.18.10.2 lladdr $GMAC dev "$VB" nud permanent
-nsmac=$(ip -n "$NSA" -j link show dev "$VB" | jq -r '.[0].address')
-pcap_tool ping "$T/pingA.pcap" $N $GMAC "$nsmac" 198.18.10.2 198.18.10.1 || bail "crafting pings"
+ping_target "$NSA" "$VB" 198.18.10.1 198.18.10.2 "$T/pingA.pcap" || bail "crafting pings"
 
 check "port add vmA" xctl port add vmA vhost "$T/vmA.sock"
 check "port add nsA (net_af_packet on $VA)" xctl port add nsA eth "net_af_packet1,iface=$VA"
 check "relay add vmA nsA" xctl relay add vmA nsA
 start_guest gA "$T/vmA.sock" --pcap-in "$T/pingA.pcap" || bail "guest A starts"
 wait_until 20 port_state_is vmA connected || not_ok "vmA connected" "state: $(port_field vmA .state)"
-rx0=$(iface_counter "$NSA" "$VB" rx)
-guest_cmd gA start
-wait_until 30 echo_replies_ge "${G_OUT[gA]}" 198.18.10.1 198.18.10.2 $N
-cmp_ge "af_packet: the namespace's $VB received the $N pings" "$(($(iface_counter "$NSA" "$VB" rx) - rx0))" $N
-is "af_packet: the guest got $N echo replies from 198.18.10.1" "$(pcap_tool echo_replies "${G_OUT[gA]}" 198.18.10.1 198.18.10.2)" $N
+pings_answered af_packet gA "$NSA" "$VB" 198.18.10.1 198.18.10.2
 cmp_ge "xvio nsA tx packets" "$(xstat nsA .tx.packets)" $N
 cmp_ge "xvio nsA rx packets" "$(xstat nsA .rx.packets)" $N
 is "xvio: no drops on vmA/nsA" "$(xstat vmA .drops.total)/$(xstat nsA .drops.total)" 0/0
@@ -61,21 +77,13 @@ if ! check "port add tapB (net_tap, iface $TAP)" xb port add tapB eth "net_tap1,
 	done_testing
 fi
 check "the tap is in the namespace, not in the root one" ip -n "$NSB" link show dev "$TAP"
-ip -n "$NSB" addr add 198.18.11.1/24 dev "$TAP"
-ip -n "$NSB" link set "$TAP" up
-ip -n "$NSB" neigh replace 198.18.11.2 lladdr $GMAC dev "$TAP" nud permanent
-tapmac=$(ip -n "$NSB" -j link show dev "$TAP" | jq -r '.[0].address')
-pcap_tool ping "$T/pingB.pcap" $N $GMAC "$tapmac" 198.18.11.2 198.18.11.1 || bail "crafting pings"
+ping_target "$NSB" "$TAP" 198.18.11.1 198.18.11.2 "$T/pingB.pcap" || bail "crafting pings"
 check "relay add vmB tapB" xb relay add vmB tapB
 is "tapB link up" "$(xb --json port show tapB | jq -r .link)" up
 start_guest gB "$T/vmB.sock" --pcap-in "$T/pingB.pcap" || bail "guest B starts"
 wait_until 20 eval '[ "$(xb --json port show vmB | jq -r .state)" = connected ]' ||
 	not_ok "vmB connected" "state: $(xb --json port show vmB | jq -r .state)"
-rx0=$(iface_counter "$NSB" "$TAP" rx)
-guest_cmd gB start
-wait_until 30 echo_replies_ge "${G_OUT[gB]}" 198.18.11.1 198.18.11.2 $N
-cmp_ge "tap: the namespace's $TAP received the $N pings" "$(($(iface_counter "$NSB" "$TAP" rx) - rx0))" $N
-is "tap: the guest got $N echo replies from 198.18.11.1" "$(pcap_tool echo_replies "${G_OUT[gB]}" 198.18.11.1 198.18.11.2)" $N
+pings_answered tap gB "$NSB" "$TAP" 198.18.11.1 198.18.11.2
 cmp_ge "xvio tapB tx packets" "$(xb --json stats tapB | jq -r '.ports[0].tx.packets')" $N
 cmp_ge "xvio tapB rx packets" "$(xb --json stats tapB | jq -r '.ports[0].rx.packets')" $N
 stop_guest gB
