@@ -601,7 +601,7 @@ declare -A G_PID=() G_LOG=() G_FD=() G_OUT=() G_START=()
 # it), forwarding on CPU 0, main lcore on CPU 1, --no-flush-rx so a pcap
 # input is not drained before forwarding starts.
 start_guest() {
-	local name=$1 sock=$2 server='' pcap_in='' pcap_out=0 mode=io txpkts=64 start=0 queues=1 fd pid log i
+	local name=$1 sock=$2 server='' pcap_in='' pcap_out=0 mode=io txpkts=64 start=0 queues=1 fd pid log
 	shift 2
 	local extra=()
 	while [ $# -gt 0 ]; do
@@ -652,28 +652,20 @@ start_guest() {
 		# virtio-user in server mode waits in its probe for the backend to
 		# connect: return once its socket is there; the caller adds the
 		# xvio --client port, then calls guest_wait_ready NAME.
-		for ((i = 0; i < 300 * XVIO_WAIT_SCALE; i++)); do
-			[ -S "$sock" ] && return 0
-			if ! alive "$pid"; then
-				diag "guest $name (testpmd) exited during startup"
-				diag_file "$log"
-				return 1
-			fi
-			sleep 0.1
-		done
-		diag "guest $name (testpmd, server mode) did not create $sock"
-		diag_file "$log"
-		return 1
+		_guest_poll "$name" "guest $name (testpmd, server mode) did not create $sock" test -S "$sock"
+		return
 	fi
 	guest_wait_ready "$name"
 }
 
-# guest_wait_ready NAME: wait for testpmd's prompt (its virtio-user port is
-# then up); starts forwarding when start_guest had --start.
-guest_wait_ready() {
-	local name=$1 pid=${G_PID[$1]} log=${G_LOG[$1]} i
+# _guest_poll NAME TIMEOUT_DIAG CMD...: run CMD every 0.1 s for at most
+# 30 s (scaled) while guest NAME's testpmd starts; 0 once CMD succeeds, 1
+# with diagnostics (its log) when testpmd exits or when the time is up.
+_guest_poll() {
+	local name=$1 tmo_diag=$2 pid=${G_PID[$1]} log=${G_LOG[$1]} i
+	shift 2
 	for ((i = 0; i < 300 * XVIO_WAIT_SCALE; i++)); do
-		grep -q 'testpmd> ' "$log" && break
+		"$@" && return 0
 		if ! alive "$pid"; then
 			diag "guest $name (testpmd) exited during startup"
 			diag_file "$log"
@@ -681,11 +673,18 @@ guest_wait_ready() {
 		fi
 		sleep 0.1
 	done
-	if ! grep -q 'testpmd> ' "$log"; then
-		diag "guest $name (testpmd) gave no prompt within $((30 * XVIO_WAIT_SCALE))s"
-		diag_file "$log"
-		return 1
-	fi
+	"$@" && return 0
+	diag "$tmo_diag"
+	diag_file "$log"
+	return 1
+}
+
+# guest_wait_ready NAME: wait for testpmd's prompt (its virtio-user port is
+# then up); starts forwarding when start_guest had --start.
+guest_wait_ready() {
+	local name=$1 log=${G_LOG[$1]}
+	_guest_poll "$name" "guest $name (testpmd) gave no prompt within $((30 * XVIO_WAIT_SCALE))s" \
+		grep -q 'testpmd> ' "$log" || return 1
 	if ! grep -q '^Port 0: ' "$log"; then
 		diag "guest $name: no virtio-user port came up"
 		diag_file "$log"
