@@ -106,32 +106,35 @@ wait_until 10 eval '[ -e "$T/sniff-up.ready" ] && [ -e "$T/sniff-s1.ready" ] && 
 
 drop0() { xdrop "$1" "$2"; }
 
+# refused WORD PORT REASON DESC CMD...: CMD fails (check_fails DESC), and
+# then PORT's drop counter REASON grows within 5 s (a check "  WORD as
+# REASON on PORT", WORD: counted or dropped).
+refused() {
+	local word=$1 port=$2 reason=$3 desc=$4 d0
+	shift 4
+	d0=$(drop0 "$port" "$reason")
+	check_fails "$desc" "$@"
+	wait_until 5 xdrop_ge "$port" "$reason" $((d0 + 1))
+	cmp_ge "  $word as $reason on $port" "$(drop0 "$port" "$reason")" $((d0 + 1))
+}
+
 # ------------------------------------------------ ARP, ICMP
 check "c1 pings s1 (ARP first, then ICMP allowed by s1's rule; the reply by conntrack)" nx c1 ping "$S1" --count 3
 like "c1 resolved s1's MAC by ARP" "$(ip -n "c1$$" neigh show "$S1")" "lladdr ${MAC[s1]} "
 is "ct list blue: the echo, REPLIED" \
 	"$(xjq "[.connections[] | select(.proto == \"icmp\" and .src == \"$C1\" and .dst == \"$S1\") | .state] | unique | join(\",\")" ct list blue)" REPLIED
-d0=$(drop0 c1 sg_ingress)
-check_fails "s1 cannot ping c1 (c1 has no ingress rule)" nx s1 ping "$C1" --timeout 1
-wait_until 5 xdrop_ge c1 sg_ingress $((d0 + 1))
-cmp_ge "  counted as sg_ingress on c1" "$(drop0 c1 sg_ingress)" $((d0 + 1))
+refused counted c1 sg_ingress "s1 cannot ping c1 (c1 has no ingress rule)" nx s1 ping "$C1" --timeout 1
 
 # ------------------------------------------------ TCP, UDP
 check "c1 -> s1 tcp 5001: connect, echo, close" nx c1 tcp "$S1" 5001 --msg "c1 tcp"
 is "ct list blue: that connection in TIME_WAIT" \
 	"$(xjq "[.connections[] | select(.proto == \"tcp\" and .src == \"$C1\" and .dport == 5001) | .state] | unique | join(\",\")" ct list blue)" TIME_WAIT
-d0=$(drop0 s1 sg_ingress)
-check_fails "c1 -> s1 tcp 5999 (no rule): no connection" nx c1 tcp "$S1" 5999 --timeout 1
-check "  counted as sg_ingress on s1" wait_until 5 xdrop_ge s1 sg_ingress $((d0 + 1))
-d0=$(drop0 c1 sg_ingress)
-check_fails "s1 -> c1 tcp 5001 (c1 allows no ingress)" nx s1 tcp "$C1" 5001 --timeout 1
-check "  counted as sg_ingress on c1" wait_until 5 xdrop_ge c1 sg_ingress $((d0 + 1))
+refused counted s1 sg_ingress "c1 -> s1 tcp 5999 (no rule): no connection" nx c1 tcp "$S1" 5999 --timeout 1
+refused counted c1 sg_ingress "s1 -> c1 tcp 5001 (c1 allows no ingress)" nx s1 tcp "$C1" 5001 --timeout 1
 check "c1 -> s1 udp 5002: datagram and echo" nx c1 udp "$S1" 5002 --msg "c1 udp"
 is "ct list blue: udp 5002 REPLIED" \
 	"$(xjq "[.connections[] | select(.proto == \"udp\" and .src == \"$C1\" and .dport == 5002) | .state] | unique | join(\",\")" ct list blue)" REPLIED
-d0=$(drop0 s1 sg_ingress)
-check_fails "c1 -> s1 udp 5004 (no rule): no echo" nx c1 udp "$S1" 5004 --timeout 1
-check "  counted as sg_ingress on s1" wait_until 5 xdrop_ge s1 sg_ingress $((d0 + 1))
+refused counted s1 sg_ingress "c1 -> s1 udp 5004 (no rule): no echo" nx c1 udp "$S1" 5004 --timeout 1
 # udp 5003 is allowed but nobody listens: s1's ICMP port unreachable comes
 # back to c1 as related to the flow (c1 has no rule for it).
 nx c1 udp "$S1" 5003 --timeout 2 >"$T/udp5003.out"
@@ -143,22 +146,14 @@ is "ct count red: nothing yet" "$(xjq .count ct count red)" 0
 
 # ------------------------------------------------ egress rules, remote group
 check "c2 -> s1 tcp 5001 (c2's egress allows it; ARP is not subject to rules)" nx c2 tcp "$S1" 5001 --msg "c2 tcp"
-d0=$(drop0 c2 sg_egress)
-check_fails "c2 -> s1 udp 5002: not in c2's egress rules" nx c2 udp "$S1" 5002 --timeout 1
-check "  counted as sg_egress on c2" wait_until 5 xdrop_ge c2 sg_egress $((d0 + 1))
-d0=$(drop0 c2 sg_egress)
-check_fails "c2 pings s1: no egress icmp rule" nx c2 ping "$S1" --timeout 1
-check "  counted as sg_egress on c2" wait_until 5 xdrop_ge c2 sg_egress $((d0 + 1))
+refused counted c2 sg_egress "c2 -> s1 udp 5002: not in c2's egress rules" nx c2 udp "$S1" 5002 --timeout 1
+refused counted c2 sg_egress "c2 pings s1: no egress icmp rule" nx c2 ping "$S1" --timeout 1
 check "c1 -> s1 udp 5010: c1 is in group client (remote-group rule)" nx c1 udp "$S1" 5010 --msg "c1 rg"
-d0=$(drop0 s1 sg_ingress)
-check_fails "c2 -> s1 udp 5010: c2 is not in group client" nx c2 udp "$S1" 5010 --timeout 1 --msg "c2 rg"
-check "  counted as sg_ingress on s1" wait_until 5 xdrop_ge s1 sg_ingress $((d0 + 1))
+refused counted s1 sg_ingress "c2 -> s1 udp 5010: c2 is not in group client" nx c2 udp "$S1" 5010 --timeout 1 --msg "c2 rg"
 check "port set c2 --sg other,client" xctl port set c2 --sg other,client
 check "c2 -> s1 udp 5010 once c2 is in group client (the remote group follows)" nx c2 udp "$S1" 5010 --msg "c2 rg2"
 check "port set c2 --sg other" xctl port set c2 --sg other
-d0=$(drop0 s1 sg_ingress)
-check_fails "c2 -> s1 udp 5010 after leaving group client" nx c2 udp "$S1" 5010 --timeout 1 --msg "c2 rg3"
-check "  counted as sg_ingress on s1" wait_until 5 xdrop_ge s1 sg_ingress $((d0 + 1))
+refused counted s1 sg_ingress "c2 -> s1 udp 5010 after leaving group client" nx c2 udp "$S1" 5010 --timeout 1 --msg "c2 rg3"
 is "s1's udp 5010 server saw c1, and c2 only while c2 was in the group" \
 	"$(grep -oE '(c1|c2) rg[0-9]*' "$T/s1.log" | paste -sd,)" "c1 rg,c2 rg2"
 
@@ -168,20 +163,16 @@ is "s1's udp 5010 server saw c1, and c2 only while c2 was in the group" \
 # c2 with a second address (a static neighbor entry: no ARP needed):
 ip -n "c2$$" neigh replace "$S1" lladdr "${MAC[s1]}" dev eth0 nud permanent
 ip -n "c2$$" addr add 198.18.1.99/24 dev eth0
-d0=$(drop0 c2 spoofed_ip)
-check_fails "c2 -> s1 tcp 5001 from 198.18.1.99 (not c2's address): no connection" \
+refused dropped c2 spoofed_ip "c2 -> s1 tcp 5001 from 198.18.1.99 (not c2's address): no connection" \
 	nx c2 tcp "$S1" 5001 --src 198.18.1.99 --timeout 1 --msg "spoof ip"
-check "  dropped as spoofed_ip on c2" wait_until 5 xdrop_ge c2 spoofed_ip $((d0 + 1))
 check "port set c2 --ip $C2,198.18.1.99: now c2's" xctl port set c2 --ip "$C2,198.18.1.99"
 check "  c2 -> s1 tcp 5001 from 198.18.1.99 works at once" nx c2 tcp "$S1" 5001 --src 198.18.1.99 --msg "own .99"
 check "port set c2 --ip $C2" xctl port set c2 --ip "$C2"
 ip -n "c2$$" addr del 198.18.1.99/24 dev eth0
 # c2 with another MAC
-d0=$(drop0 c2 spoofed_mac)
 ip -n "c2$$" link set eth0 address 02:00:00:b1:00:99
-check_fails "c2 -> s1 tcp 5001 with MAC 02:00:00:b1:00:99 (not c2's): no connection" \
+refused dropped c2 spoofed_mac "c2 -> s1 tcp 5001 with MAC 02:00:00:b1:00:99 (not c2's): no connection" \
 	nx c2 tcp "$S1" 5001 --timeout 1 --msg "spoof mac"
-check "  dropped as spoofed_mac on c2" wait_until 5 xdrop_ge c2 spoofed_mac $((d0 + 1))
 check "port set c2 --mac 02:00:00:b1:00:99: now c2's" xctl port set c2 --mac 02:00:00:b1:00:99
 ip -n "s1$$" neigh del "$C2" dev eth0 2>/dev/null # s1 learns the new MAC by ARP
 check "  c2 -> s1 tcp 5001 with MAC 02:00:00:b1:00:99 works at once" nx c2 tcp "$S1" 5001 --msg "own mac"
@@ -222,15 +213,11 @@ is "ct list blue: icmpv6 echo REPLIED" \
 	"$(xjq "[.connections[] | select(.proto == \"icmpv6\" and .src == \"$C16\") | .state] | unique | join(\",\")" ct list blue)" REPLIED
 is "ct list blue: tcp over IPv6 TIME_WAIT" \
 	"$(xjq "[.connections[] | select(.proto == \"tcp\" and .src == \"$C16\" and .dport == 5001) | .state] | unique | join(\",\")" ct list blue)" TIME_WAIT
-d0=$(drop0 c1 sg_ingress)
-check_fails "s1 cannot ping c1 over IPv6" nx s1 ping "$C16" --timeout 1
-check "  counted as sg_ingress on c1" wait_until 5 xdrop_ge c1 sg_ingress $((d0 + 1))
+refused counted c1 sg_ingress "s1 cannot ping c1 over IPv6" nx s1 ping "$C16" --timeout 1
 ip -n "c1$$" -6 neigh replace "$S16" lladdr "${MAC[s1]}" dev eth0 nud permanent
 ip -n "c1$$" addr add 2001:2:0:1::99/128 dev eth0 nodad
-d0=$(drop0 c1 spoofed_ip)
-check_fails "c1 -> s1 tcp 5001 over IPv6 from 2001:2:0:1::99 (not c1's): no connection" \
+refused dropped c1 spoofed_ip "c1 -> s1 tcp 5001 over IPv6 from 2001:2:0:1::99 (not c1's): no connection" \
 	nx c1 tcp "$S16" 5001 --src 2001:2:0:1::99 --timeout 1 --msg "spoof ip6"
-check "  dropped as spoofed_ip on c1" wait_until 5 xdrop_ge c1 spoofed_ip $((d0 + 1))
 ip -n "c1$$" addr del 2001:2:0:1::99/128 dev eth0
 ip -n "c1$$" -6 neigh del "$S16" dev eth0
 check "c1 -> s1 tcp 5001 over IPv6 from its own address still works" nx c1 tcp "$S16" 5001 --msg "c1 tcp6 again"
@@ -288,9 +275,7 @@ is "  no drop on s1 while the rules changed" "$(xdrops s1)" "$ds1"
 check "sg rule del server $TCP_RULE (the rule allowing tcp 5001)" xctl sg rule del server "$TCP_RULE"
 h=$(held)
 check "  the established connection goes on (20 more round trips)" wait_until 20 held_ge $((${h:-0} + 20))
-d0=$(drop0 s1 sg_ingress)
-check_fails "  a new connection to tcp 5001 is refused" nx c1 tcp "$S1" 5001 --timeout 1
-check "  counted as sg_ingress on s1" wait_until 5 xdrop_ge s1 sg_ingress $((d0 + 1))
+refused counted s1 sg_ingress "  a new connection to tcp 5001 is refused" nx c1 tcp "$S1" 5001 --timeout 1
 TCP_RULE=$(xctl sg rule add server ingress --proto tcp --ports 5001)
 check "sg rule add server ingress tcp 5001 again: new connections work" nx c1 tcp "$S1" 5001 --msg "c1 again"
 like "the long-lived connection never failed" "$(cat "$status")" '^[0-9]+$'
