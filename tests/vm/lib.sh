@@ -12,8 +12,7 @@
 #   vm_start b --net "$T/vm2.sock" --ip 198.18.0.2/24
 #   vm_wait_agent a && vm_wait_agent b
 #   tap_check "a pings b" vm_exec a 'ping -c 3 198.18.0.2'
-#   vm_stop a; vm_stop b
-#   tap_end
+#   xv_finish a b                    # stop the guests, closing checks, tap_end
 #
 # Guests are QEMU TCG VMs booted from the initramfs of build-guest.sh. By
 # default a guest runs the command agent: vm_exec sends it a shell command
@@ -695,6 +694,20 @@ vm_kill() {
 	p=$(vm_pid "$1")
 	[ -n "$p" ] && kill -KILL "$p" 2>/dev/null
 	xv_wait_until 10 bash -c '! kill -0 "$1" 2>/dev/null' _ "$p"
+}
+
+# xv_finish GUEST...: the end of a test: stop the guests, check that each
+# powered off cleanly and that the backend still runs, then tap_end.
+xv_finish() {
+	local g
+	for g in "$@"; do
+		vm_stop "$g"
+	done
+	for g in "$@"; do
+		tap_check "guest $g powered off cleanly" vm_result "$g"
+	done
+	tap_check "the backend is still running" xv_backend_alive
+	tap_end
 }
 
 # ---------------------------------------------------------------- netns

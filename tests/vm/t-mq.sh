@@ -111,9 +111,4 @@ if [ "$XV_BACKEND" = xvio ]; then
 	tap_diag "vm1 queues: $(xvctl --json stats vm1 2>/dev/null | jq -c '(.result // .) | .ports[0].queues' 2>/dev/null)"
 fi
 
-vm_stop a
-vm_stop b
-tap_check "guest a powered off cleanly" vm_result a
-tap_check "guest b powered off cleanly" vm_result b
-tap_check "the backend is still running" xv_backend_alive
-tap_end
+xv_finish a b
