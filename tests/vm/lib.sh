@@ -649,6 +649,14 @@ vm_exec() {
 	return "$(vm_console "$name" | sed -n "s/^XVIO-DONE: $id rc=//p" | head -1)"
 }
 
+# vm_serve_blob NAME MB: MB MiB of random bytes in the guest's /www/blob,
+# served by busybox httpd on port 80 (started unless it runs); prints the
+# file's md5.
+vm_serve_blob() {
+	vm_exec "$1" "dd if=/dev/urandom of=/www/blob bs=1048576 count=$2 2>/dev/null && { pidof httpd >/dev/null || httpd -p 80 -h /www; }" >/dev/null
+	vm_exec "$1" 'md5sum /www/blob' | cut -d' ' -f1
+}
+
 # vm_out NAME KEY: the last value the guest reported with xv_out KEY.
 vm_out() {
 	vm_console "$1" | sed -n "s/^XVIO-OUT: $2=//p" | tail -1

@@ -44,10 +44,8 @@ fi
 tap_check "a pings b" vm_exec a 'ping -c 3 -W 5 198.18.0.2 || { sleep 1; ping -c 3 -W 5 198.18.0.2; }'
 tap_check "b pings a" vm_exec b 'ping -c 3 -W 5 198.18.0.1'
 
-vm_exec a 'dd if=/dev/urandom of=/www/blob bs=1048576 count=1 2>/dev/null && httpd -p 80 -h /www' >/dev/null
-vm_exec b 'dd if=/dev/urandom of=/www/blob bs=1048576 count=1 2>/dev/null && httpd -p 80 -h /www' >/dev/null
-src_a=$(vm_exec a 'md5sum /www/blob' | cut -d' ' -f1)
-src_b=$(vm_exec b 'md5sum /www/blob' | cut -d' ' -f1)
+src_a=$(vm_serve_blob a 1)
+src_b=$(vm_serve_blob b 1)
 
 # txq VM Q: packets the guest sent on tx queue Q.
 txq() {

@@ -49,8 +49,7 @@ tap_check "a pings b (ARP, then ICMP allowed by the remote-group rule)" \
 	vm_exec a 'ping -c 3 -W 5 198.18.0.2 || { sleep 1; ping -c 3 -W 5 198.18.0.2; }'
 tap_check "b pings a" vm_exec b 'ping -c 3 -W 5 198.18.0.1'
 
-vm_exec b "dd if=/dev/urandom of=/www/blob bs=1048576 count=$MB 2>/dev/null && httpd -p 80 -h /www" >/dev/null
-src_b=$(vm_exec b 'md5sum /www/blob' | cut -d' ' -f1)
+src_b=$(vm_serve_blob b $MB)
 http_get() { # the md5 of b's blob fetched by a, or empty
 	vm_exec a 'timeout 90 wget -q -O /tmp/got http://198.18.0.2/blob && md5sum /tmp/got' 120 |
 		awk '/\/tmp\/got/{print $1}'

@@ -67,8 +67,7 @@ else
 fi
 
 # Guest -> namespace: httpd in the guest, wget in the namespace.
-vm_exec a "dd if=/dev/urandom of=/www/blob bs=1048576 count=$MB 2>/dev/null && httpd -p 80 -h /www" >/dev/null
-src_vm=$(vm_exec a 'md5sum /www/blob' | cut -d' ' -f1)
+src_vm=$(vm_serve_blob a $MB)
 ip netns exec "$NS" timeout 90 /bin/busybox wget -q -O "$T/got" http://198.18.0.1/blob >"$T/wget.log" 2>&1
 got=$(md5sum "$T/got" 2>/dev/null | cut -d' ' -f1)
 if [ -n "$src_vm" ] && [ "$got" = "$src_vm" ]; then

@@ -32,8 +32,7 @@ EOF
 vm_start b --net "$T/vm2.sock,server" --ip 198.18.0.2/24
 vm_start a --net "$T/vm1.sock" --ip 198.18.0.1/24 --script "$T/a-test.sh" --timeout 90
 tap_check "guest b (agent, QEMU server socket) boots" vm_wait_agent b
-vm_exec b 'dd if=/dev/urandom of=/www/blob bs=1048576 count=1 2>/dev/null && httpd -p 80 -h /www' >/dev/null
-src=$(vm_exec b 'md5sum /www/blob' | cut -d' ' -f1)
+src=$(vm_serve_blob b 1)
 tap_check "guest a (baked script) runs and powers off with XVIO-RESULT: ok" vm_wait_exit a 100
 tap_check "guest a reached b (XVIO-OUT: ping=ok)" test "$(vm_out a ping)" = ok
 tap_check "guest a fetched b's 1 MiB file, md5 equal" test -n "$src" -a "$(vm_out a md5)" = "$src"

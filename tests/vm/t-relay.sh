@@ -32,10 +32,8 @@ tap_check "a pings b through the relay" vm_exec a 'ping -c 3 -W 5 198.18.0.2 || 
 tap_check "b pings a through the relay" vm_exec b 'ping -c 3 -W 5 198.18.0.1'
 
 # A file of random bytes in each guest, served by busybox httpd.
-vm_exec a "dd if=/dev/urandom of=/www/blob bs=1048576 count=$MB 2>/dev/null && httpd -p 80 -h /www" >/dev/null
-vm_exec b "dd if=/dev/urandom of=/www/blob bs=1048576 count=$MB 2>/dev/null && httpd -p 80 -h /www" >/dev/null
-src_a=$(vm_exec a 'md5sum /www/blob' | cut -d' ' -f1)
-src_b=$(vm_exec b 'md5sum /www/blob' | cut -d' ' -f1)
+src_a=$(vm_serve_blob a $MB)
+src_b=$(vm_serve_blob b $MB)
 
 # wget -T segfaults in this busybox: bound the download with timeout instead.
 out=$(vm_exec b 'timeout 90 wget -q -O /tmp/got http://198.18.0.1/blob && md5sum /tmp/got' 120)

@@ -31,8 +31,7 @@ ping_ab() {
 # transfer FROM TO TO_IP: 1 MiB over TCP from guest FROM to guest TO.
 transfer() {
 	local src got
-	vm_exec "$1" 'dd if=/dev/urandom of=/www/blob bs=1048576 count=1 2>/dev/null; pidof httpd >/dev/null || httpd -p 80 -h /www' >/dev/null
-	src=$(vm_exec "$1" 'md5sum /www/blob' | cut -d' ' -f1)
+	src=$(vm_serve_blob "$1" 1)
 	got=$(vm_exec "$2" "timeout 60 wget -q -O /tmp/got http://$3/blob && md5sum /tmp/got" 90 | awk '/\/tmp\/got/{print $1}')
 	[ -n "$src" ] && [ "$src" = "$got" ] || { echo "sent '$src', got '$got'"; return 1; }
 }
