@@ -98,6 +98,17 @@ tap_diag() {
 	printf '%s\n' "$*" | sed 's/^/# /'
 }
 
+# tap_grew DESC BEFORE AFTER: ok when a counter went up from BEFORE to
+# AFTER (empty reads as 0); the check is "DESC (BEFORE -> AFTER)".
+tap_grew() {
+	if [ "${3:-0}" -gt "${2:-0}" ]; then
+		tap_ok "$1 ($2 -> $3)"
+	else
+		tap_not_ok "$1 ('$2' -> '$3')"
+		return 1
+	fi
+}
+
 # tap_end: stop xvio and check it ended cleanly, print the plan and leave
 # with 0 when every check passed.
 tap_end() {

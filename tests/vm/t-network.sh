@@ -77,12 +77,7 @@ if vm_exec a 'ping -c 2 -W 2 198.18.0.2' >/dev/null 2>&1; then
 else
 	tap_ok "ping a -> b is denied once only tcp 80 is allowed"
 fi
-after=$(xv_stat vm2 .drops.sg_ingress)
-if [ "${after:-0}" -gt "${before:-0}" ]; then
-	tap_ok "the denied pings are counted as sg_ingress on vm2 ($before -> $after)"
-else
-	tap_not_ok "the denied pings are counted as sg_ingress on vm2 ('$before' -> '$after')"
-fi
+tap_grew "the denied pings are counted as sg_ingress on vm2" "$before" "$(xv_stat vm2 .drops.sg_ingress)"
 got=$(http_get)
 if [ "$got" = "$src_b" ]; then
 	tap_ok "HTTP a -> b still works (tcp 80 allowed)"
@@ -93,20 +88,10 @@ fi
 # Spoofing: an address vm1 does not own, then a MAC it does not own.
 before=$(xv_stat vm1 .drops.spoofed_ip)
 vm_exec a 'ip addr add 198.18.0.99/24 dev eth0; timeout 15 wget -q -O /dev/null http://198.18.0.2/ 2>/dev/null; ping -c 2 -W 2 -I 198.18.0.99 198.18.0.2; ip addr del 198.18.0.99/24 dev eth0' >/dev/null 2>&1
-after=$(xv_stat vm1 .drops.spoofed_ip)
-if [ "${after:-0}" -gt "${before:-0}" ]; then
-	tap_ok "packets from 198.18.0.99 (not vm1's) are dropped as spoofed_ip ($before -> $after)"
-else
-	tap_not_ok "packets from 198.18.0.99 (not vm1's) are dropped as spoofed_ip ('$before' -> '$after')"
-fi
+tap_grew "packets from 198.18.0.99 (not vm1's) are dropped as spoofed_ip" "$before" "$(xv_stat vm1 .drops.spoofed_ip)"
 before=$(xv_stat vm1 .drops.spoofed_mac)
 vm_exec a 'ip link set eth0 address 02:00:00:00:99:99; timeout 10 wget -q -O /dev/null http://198.18.0.2/blob; echo done' >/dev/null 2>&1
-after=$(xv_stat vm1 .drops.spoofed_mac)
-if [ "${after:-0}" -gt "${before:-0}" ]; then
-	tap_ok "frames from MAC 02:00:00:00:99:99 are dropped as spoofed_mac ($before -> $after)"
-else
-	tap_not_ok "frames from MAC 02:00:00:00:99:99 are dropped as spoofed_mac ('$before' -> '$after')"
-fi
+tap_grew "frames from MAC 02:00:00:00:99:99 are dropped as spoofed_mac" "$before" "$(xv_stat vm1 .drops.spoofed_mac)"
 # With port security off on both ports (and no groups), the new MAC works.
 step "port set vm1 port security off" port set vm1 --sg "" --port-security off
 step "port set vm2 port security off" port set vm2 --sg "" --port-security off
