@@ -37,6 +37,24 @@ transfer() {
 }
 xvio=0
 [ "$XV_BACKEND" = xvio ] && xvio=1
+# kill_one GUEST PORT STATE OTHER OTHER_PORT: SIGKILL GUEST's QEMU; xvio's
+# PORT leaves "connected" for STATE, OTHER_PORT stays connected and guest
+# OTHER runs on in the same QEMU.
+kill_one() {
+	local g=$1 port=$2 state=$3 other=$4 oport=$5 pid opid
+	pid=$(vm_pid "$g")
+	opid=$(vm_pid "$other")
+	vm_kill "$g"
+	tap_check "QEMU of guest $g killed (SIGKILL)" bash -c "! kill -0 $pid 2>/dev/null"
+	if [ $xvio = 1 ]; then
+		tap_check "xvio notices: $port leaves 'connected' ($state)" xv_wait_port_state "$port" "$state" 20
+		tap_check "$oport stays connected" xv_wait_port_state "$oport" connected 1
+		xv_log "after the kill: $(xvctl port list 2>&1)"
+	else
+		tap_skip "xvio notices: $port leaves 'connected'" "testpmd stand-in has no port state"
+	fi
+	tap_check "guest $other still runs (same QEMU)" test "$(vm_pid "$other")" = "$opid" -a -d "/proc/$opid"
+}
 
 start_a
 start_b
@@ -45,18 +63,7 @@ tap_check "guest b boots" vm_wait_agent b
 tap_check "a and b ping each other" ping_ab
 
 # --- kill and restart a (server-mode port vm1) ---------------------------
-pid_b=$(vm_pid b)
-vm_kill a
-
-tap_check "QEMU of guest a killed (SIGKILL)" bash -c "! kill -0 $(vm_pid a) 2>/dev/null"
-if [ $xvio = 1 ]; then
-	tap_check "xvio notices: vm1 leaves 'connected' (waiting)" xv_wait_port_state vm1 waiting 20
-	tap_check "vm2 stays connected" xv_wait_port_state vm2 connected 1
-	xv_log "after the kill: $(xvctl port list 2>&1)"
-else
-	tap_skip "xvio notices: vm1 leaves 'connected'" "testpmd stand-in has no port state"
-fi
-tap_check "guest b still runs (same QEMU)" test "$(vm_pid b)" = "$pid_b" -a -d "/proc/$pid_b"
+kill_one a vm1 waiting b vm2
 tap_check "b still answers its agent" vm_exec b 'true'
 # While a is away, what b sends toward it (ARP requests, pings) cannot be
 # delivered: xvio drops it and charges the drop to vm1 as link_down.
@@ -74,16 +81,7 @@ tap_check "a new QEMU for guest a boots on the same socket" vm_wait_agent a
 tap_check "a and b ping each other after a's restart" ping_ab
 
 # --- kill and restart b (client-mode port vm2: xvio reconnects) ----------
-pid_a=$(vm_pid a)
-vm_kill b
-tap_check "QEMU of guest b killed (SIGKILL)" bash -c "! kill -0 $pid_b 2>/dev/null"
-if [ $xvio = 1 ]; then
-	tap_check "xvio notices: vm2 leaves 'connected' (connecting)" xv_wait_port_state vm2 connecting 20
-	tap_check "vm1 stays connected" xv_wait_port_state vm1 connected 1
-else
-	tap_skip "xvio notices: vm2 leaves 'connected'" "testpmd stand-in has no port state"
-fi
-tap_check "guest a still runs (same QEMU)" test "$(vm_pid a)" = "$pid_a" -a -d "/proc/$pid_a"
+kill_one b vm2 connecting a vm1
 
 start_b
 tap_check "a new QEMU for guest b boots, serving the same socket" vm_wait_agent b
