@@ -162,6 +162,20 @@ chaos_packet(struct xv_ct_pkt *out, unsigned int side, uint64_t *s)
 		reverse(out, &p);
 }
 
+/* Count what xv_ct_commit() returned. */
+static void
+tally_commit(struct tally *t, int ret)
+{
+	if (ret == 0)
+		t->commit_ok++;
+	else if (ret == -ENOSPC)
+		t->commit_full++;
+	else if (ret == -EBUSY)
+		t->commit_busy++;
+	else
+		t->commit_inval++;
+}
+
 /* Both workers take flow 'i' at the same moment: a barrier per flow. */
 static uint32_t arrived;
 
@@ -191,18 +205,8 @@ race_round(unsigned int id)
 		xv_ct_lookup(ct, &pp, &r, 1, now);
 		t->lookups++;
 		t->verdicts[r.verdict]++;
-		if (r.verdict == XV_CT_NEW) {
-			int ret = xv_ct_commit(ct, &pk, now);
-
-			if (ret == 0)
-				t->commit_ok++;
-			else if (ret == -ENOSPC)
-				t->commit_full++;
-			else if (ret == -EBUSY)
-				t->commit_busy++;
-			else
-				t->commit_inval++;
-		}
+		if (r.verdict == XV_CT_NEW)
+			tally_commit(t, xv_ct_commit(ct, &pk, now));
 		if (i % 32 == 31)
 			rte_rcu_qsbr_quiescent(rcu, id);
 	}
@@ -229,18 +233,8 @@ chaos(unsigned int id)
 		t->lookups += BURST;
 		for (j = 0; j < BURST; j++) {
 			t->verdicts[r[j].verdict]++;
-			if (r[j].verdict == XV_CT_NEW && rnd(&s) % 10 != 0) {
-				int ret = xv_ct_commit(ct, &pk[j], now);
-
-				if (ret == 0)
-					t->commit_ok++;
-				else if (ret == -ENOSPC)
-					t->commit_full++;
-				else if (ret == -EBUSY)
-					t->commit_busy++;
-				else
-					t->commit_inval++;
-			}
+			if (r[j].verdict == XV_CT_NEW && rnd(&s) % 10 != 0)
+				tally_commit(t, xv_ct_commit(ct, &pk[j], now));
 		}
 		/* Workers may expire too, a little per loop. */
 		if (++loops % 64 == 0)
