@@ -58,6 +58,27 @@ proto_of(const struct xv_ct_pkt *pkt)
 	}
 }
 
+/*
+ * rte_hash's hash function for a ct_key: CRC32 of the bytes that can
+ * differ. An IPv4 key's addresses are 4 bytes each (the rest is always 0),
+ * so it takes two CRC instructions instead of six for all 48 bytes.
+ */
+static uint32_t
+ct_key_hash(const void *data, uint32_t len __rte_unused, uint32_t init)
+{
+	const struct ct_key *k = data;
+	uint64_t head;
+	uint32_t a, b, h;
+
+	memcpy(&head, k, sizeof(head));
+	h = rte_hash_crc_8byte(head, init);
+	if (k->ipv6)
+		return rte_hash_crc(k->addr, sizeof(k->addr), h);
+	memcpy(&a, k->addr[0], 4);
+	memcpy(&b, k->addr[1], 4);
+	return rte_hash_crc_8byte((uint64_t)a | (uint64_t)b << 32, h);
+}
+
 /* Fill 'k' for 'pkt'. Returns the key side the packet's source is on. Any
  * total order of (address, port) works, as long as both directions agree. */
 static inline unsigned int
@@ -87,8 +108,14 @@ make_key(struct ct_key *k, const struct xv_ct_pkt *pkt,
 	side = c > 0;
 
 	memset(k, 0, sizeof(*k));
-	memcpy(k->addr[side], pkt->src, pkt->ipv6 ? 16 : 4);
-	memcpy(k->addr[side ^ 1], pkt->dst, pkt->ipv6 ? 16 : 4);
+	/* Constant sizes: inline moves, not two memcpy calls per packet. */
+	if (pkt->ipv6) {
+		memcpy(k->addr[side], pkt->src, 16);
+		memcpy(k->addr[side ^ 1], pkt->dst, 16);
+	} else {
+		memcpy(k->addr[side], pkt->src, 4);
+		memcpy(k->addr[side ^ 1], pkt->dst, 4);
+	}
 	k->port[side] = sp;
 	k->port[side ^ 1] = dp;
 	k->zone = pkt->zone;
@@ -715,7 +742,7 @@ xv_ct_create(const struct xv_ct_conf *conf)
 	 * costs microseconds of bucket shuffling). */
 	hp.entries = conf->capacity + conf->capacity / 8;
 	hp.key_len = sizeof(struct ct_key);
-	hp.hash_func = rte_hash_crc;
+	hp.hash_func = ct_key_hash;
 	/* A secret seed: nobody can aim packets at one bucket. */
 	hp.hash_func_init_val = (uint32_t)rte_rand();
 	hp.socket_id = socket;

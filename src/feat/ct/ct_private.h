@@ -57,13 +57,15 @@ ct_expired(uint32_t exp, uint32_t tick)
  * The hash key: both directions of a connection give the same key, the
  * (address, port) side that compares lower first. 48 bytes so rte_hash
  * compares it with its vector routine and a key slot is one cache line.
+ * The small fields come first: with an IPv4 key's 4-byte addresses, the
+ * bytes that can differ are the first 8 and two words (ct_key_hash).
  */
 struct ct_key {
-	uint8_t addr[2][16];
 	uint16_t port[2];
 	uint16_t zone;
 	uint8_t proto;
 	uint8_t ipv6;
+	uint8_t addr[2][16]; /* IPv4: the first 4 bytes, the rest 0 */
 	uint64_t pad;
 };
 _Static_assert(sizeof(struct ct_key) == 48, "rte_hash has a fast compare for 48 bytes");
