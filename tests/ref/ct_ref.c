@@ -169,6 +169,26 @@ timeout(const struct ct_ref *ref, const struct xv_ct_pkt *p, int state)
 	return (uint64_t)s * ref->hz;
 }
 
+/*
+ * Connection 'c' goes to state 's' on a valid packet at 'now'. The expiry
+ * is a full timeout from now, except that in the same state it is left
+ * alone while it is at most the slack short of that: one second, or an
+ * eighth of a shorter timeout.
+ */
+static void
+advance(struct ct_ref *ref, struct ref_conn *c, const struct xv_ct_pkt *p,
+	int s, const int fin[2], uint64_t now)
+{
+	uint64_t tmo = timeout(ref, p, s);
+	uint64_t slack = tmo / 8 < ref->hz ? tmo / 8 : ref->hz;
+
+	if (s != c->state || c->expire + slack < now + tmo)
+		c->expire = now + tmo;
+	c->state = s;
+	c->fin[0] = fin[0];
+	c->fin[1] = fin[1];
+}
+
 #define REOPEN -2
 #define INVALID -1
 
@@ -282,10 +302,7 @@ ct_ref_lookup(struct ct_ref *ref, const struct xv_ct_pkt *p, uint64_t now,
 		set(res, XV_CT_NEW, XV_CT_DIR_ORIG, c->state, XV_CT_OK);
 		return;
 	}
-	c->state = s;
-	c->fin[0] = fin[0];
-	c->fin[1] = fin[1];
-	c->expire = now + timeout(ref, p, s);
+	advance(ref, c, p, s, fin, now);
 	set(res, XV_CT_ESTABLISHED, dir, s, XV_CT_OK);
 }
 
@@ -327,10 +344,7 @@ ct_ref_commit(struct ct_ref *ref, const struct xv_ct_pkt *p, uint64_t now)
 		start(ref, c, p, ev, now);
 		return 0;
 	}
-	c->state = s;
-	c->fin[0] = fin[0];
-	c->fin[1] = fin[1];
-	c->expire = now + timeout(ref, p, s);
+	advance(ref, c, p, s, fin, now);
 	return 0;
 }
 

@@ -394,6 +394,21 @@ test_walk_capacity(void)
 	      acc.e[0].state == XV_CT_UNREPLIED && acc.e[0].expires_ms == 1500,
 	      "walk: lists the connection as its originator sent it");
 
+	/* UDP UNREPLIED: timeout 2 s, slack 250 ms (an eighth). A packet less
+	 * than the slack after the last refresh leaves the expiry alone (no
+	 * write); one later moves it a full timeout ahead. */
+	one(ct, p, t + 200);
+	acc.n = 0;
+	xv_ct_walk(ct, -1, t + 200, walk_collect, &acc);
+	check(acc.n == 1 && acc.e[0].expires_ms == 1800,
+	      "refresh: within the slack the expiry stays (%u ms left)", acc.e[0].expires_ms);
+	one(ct, p, t + 300);
+	acc.n = 0;
+	xv_ct_walk(ct, -1, t + 300, walk_collect, &acc);
+	check(acc.n == 1 && acc.e[0].expires_ms == 2000,
+	      "refresh: past the slack it moves a full timeout ahead (%u ms left)",
+	      acc.e[0].expires_ms);
+
 	for (i = 1; i < 70; i++) {
 		struct xv_ct_pkt q = pkt4(7, 17, 0xc6120009, 0xc6120001, 999 + i, 53, 0);
 
@@ -404,7 +419,7 @@ test_walk_capacity(void)
 	check(ok == 63 && st.full == 6 && st.created == 64 && st.used == 64,
 	      "capacity: 64 fit, then -ENOSPC, counted (ok %u full %" PRIu64 " used %" PRIu64 ")",
 	      ok, st.full, st.used);
-	check(xv_ct_expire(ct, t + 2000, xv_ct_slots(ct)) == 64,
+	check(xv_ct_expire(ct, t + 2300, xv_ct_slots(ct)) == 64,
 	      "capacity: expiry removes them all");
 	xv_ct_stats_read(ct, &st);
 	check(st.used == 0 && st.expired == 64, "capacity: and frees their positions");

@@ -130,16 +130,24 @@ ct_tick(const struct xv_ct *ct, uint64_t now)
 	return (uint32_t)(now >> ct->tick_shift);
 }
 
-/* The word after a valid packet moved 'w' to 'pst' at 'tick'. In the same
- * state the expiry only moves forward, so a worker with a slightly older
- * clock does not shorten it. */
+/*
+ * The word after a valid packet moved 'w' to 'pst' at 'tick'. In the same
+ * state the expiry stays as it is unless it is more than the state's slack
+ * (1 s, or an eighth of a shorter timeout) short of a full timeout from now,
+ * as Linux conntrack does: a busy connection's word is then written about
+ * once a second instead of on every packet (a locked write, and a dirty
+ * line per connection at 100k flows), and never shortened by a worker with
+ * a slightly older clock.
+ */
 static inline uint64_t
 refresh(const struct xv_ct *ct, uint64_t w, uint16_t pst,
 	const struct ct_proto *p, uint32_t tick)
 {
-	uint32_t exp = tick + ct->tmo[p->tmo_class][PST_ST(pst)];
+	unsigned int st = PST_ST(pst);
+	uint32_t exp = tick + ct->tmo[p->tmo_class][st];
 
-	if (PST_ST(pst) == W_ST(w) && (int32_t)(W_EXP(w) - exp) > 0)
+	if (st == W_ST(w) &&
+	    (int32_t)(W_EXP(w) + ct->slack[p->tmo_class][st] - exp) >= 0)
 		exp = W_EXP(w);
 	return ct_word(W_ZONE(w), W_SIDE(w), pst, exp);
 }
@@ -687,6 +695,8 @@ set_timeouts(struct xv_ct *ct, const struct xv_ct_timeouts *t)
 {
 	const struct xv_ct_timeouts *d = &default_timeouts;
 	uint32_t(*tmo)[XV_CT_STATE_MAX] = ct->tmo;
+	uint32_t second = ct->hz >> ct->tick_shift; /* ticks */
+	unsigned int c, st;
 	int err = 0;
 
 	err |= to_ticks(ct, t->tcp_syn, d->tcp_syn, &tmo[CT_TMO_TCP][XV_CT_TCP_SYN_SENT]);
@@ -700,6 +710,9 @@ set_timeouts(struct xv_ct *ct, const struct xv_ct_timeouts *t)
 	err |= to_ticks(ct, t->udp_est, d->udp_est, &tmo[CT_TMO_UDP][XV_CT_REPLIED]);
 	err |= to_ticks(ct, t->icmp, d->icmp, &tmo[CT_TMO_ICMP][XV_CT_UNREPLIED]);
 	err |= to_ticks(ct, t->icmp, d->icmp, &tmo[CT_TMO_ICMP][XV_CT_REPLIED]);
+	for (c = 0; c < CT_TMO_MAX; c++)
+		for (st = 0; st < XV_CT_STATE_MAX; st++)
+			ct->slack[c][st] = RTE_MIN(tmo[c][st] / 8, second);
 	return err;
 }
 

@@ -139,6 +139,7 @@ struct xv_ct {
 	uint32_t capacity;
 	unsigned int tick_shift; /* tick = now >> tick_shift (<= 1 ms) */
 	uint32_t tmo[CT_TMO_MAX][XV_CT_STATE_MAX]; /* in ticks */
+	uint32_t slack[CT_TMO_MAX][XV_CT_STATE_MAX]; /* see refresh() */
 	uint64_t hz;
 	struct rte_rcu_qsbr *rcu;
 	struct ct_lcore_stats *stats; /* RTE_MAX_LCORE + 1 (shared slot) */
