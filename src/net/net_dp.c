@@ -89,29 +89,105 @@ v6_owned(const struct xv_nport *np, const uint8_t *a)
 
 static const uint8_t v6_zero[16];
 
-/*
- * L4 header at 'off': ports (or ICMP type/code and echo id) into 'pi'.
- * For an ICMP error, the tuple of the packet it quotes. Returns a drop
- * reason or OK.
- */
-static enum xv_drop_reason
-parse_l4(const struct rte_mbuf *m, uint32_t off, uint32_t end, struct pinfo *pi,
-	 int depth)
+/* ICMP (IPv4) or ICMPv6 (IPv6) echo request or reply? */
+static __rte_always_inline bool
+is_echo(int ipv6, uint8_t type)
 {
-	uint8_t buf[40];
+	return ipv6 ? type == 128 || type == 129 : type == 8 || type == 0;
+}
+
+/*
+ * The L4 header quoted in an ICMP error at 'off', best effort: it is often
+ * cut to its first 8 bytes (RFC 792), which hold the ports or the echo
+ * identifier. Not inlined: errors are rare.
+ */
+static __rte_noinline void
+parse_quoted_l4(const struct rte_mbuf *m, uint32_t off, struct pinfo *pi)
+{
+	uint8_t buf[8];
 	const uint8_t *h;
 	uint8_t proto = pi->ct.proto;
 
 	switch (proto) {
 	case IPPROTO_TCP:
-		if (depth) {
-			/* Quoted in an ICMP error: often only the first 8
-			 * bytes (RFC 792), which hold the ports. */
-			h = rte_pktmbuf_read(m, off, 4, buf);
-			if (h == NULL || off + 4 > end)
-				return OK;
-			goto ports;
-		}
+	case IPPROTO_UDP:
+	case XV_ACL_PROTO_SCTP:
+	case XV_ACL_PROTO_DCCP:
+	case XV_ACL_PROTO_UDPLITE:
+		h = rte_pktmbuf_read(m, off, 4, buf);
+		if (h == NULL)
+			return;
+		pi->ct.sport = rte_be_to_cpu_16(*(const rte_be16_t *)h);
+		pi->ct.dport = rte_be_to_cpu_16(*(const rte_be16_t *)(h + 2));
+		return;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		if ((proto == IPPROTO_ICMP) == pi->ct.ipv6)
+			return;
+		h = rte_pktmbuf_read(m, off, 8, buf);
+		if (h == NULL)
+			return;
+		pi->ct.sport = pi->ct.dport = 0;
+		if (is_echo(pi->ct.ipv6, h[0]))
+			pi->ct.sport = rte_be_to_cpu_16(*(const rte_be16_t *)(h + 4));
+		return;
+	}
+}
+
+/*
+ * An ICMP error at 'off' (its 8-byte header is 'h'): the tuple of the
+ * packet it quotes, its IP header and 8 bytes, into 'pi' (conntrack
+ * relates the error to that connection). Not inlined: errors are rare.
+ */
+static __rte_noinline void
+parse_icmp_error(const struct rte_mbuf *m, uint32_t off, const uint8_t *h,
+		 struct pinfo *pi)
+{
+	uint8_t buf[40];
+	uint32_t q = off + 8;
+
+	if (!pi->ct.ipv6) {
+		const struct rte_ipv4_hdr *ih = rte_pktmbuf_read(m, q, sizeof(*ih), buf);
+
+		if (ih == NULL || (ih->version_ihl >> 4) != 4)
+			return; /* nothing to relate: tracked as is */
+		memcpy(pi->ct.src, &ih->src_addr, 4);
+		memcpy(pi->ct.dst, &ih->dst_addr, 4);
+		pi->ct.proto = ih->next_proto_id;
+		q += (ih->version_ihl & 0xf) * 4;
+	} else {
+		const struct rte_ipv6_hdr *ih = rte_pktmbuf_read(m, q, sizeof(*ih), buf);
+
+		if (ih == NULL || (ih->vtc_flow & rte_cpu_to_be_32(0xf0000000)) !=
+					  rte_cpu_to_be_32(0x60000000))
+			return;
+		memcpy(pi->ct.src, ih->src_addr, 16);
+		memcpy(pi->ct.dst, ih->dst_addr, 16);
+		pi->ct.proto = ih->proto;
+		q += sizeof(*ih);
+	}
+	pi->ct.flags |= XV_CT_PKT_ICMP_ERROR;
+	pi->ct.tcp_flags = 0;
+	parse_quoted_l4(m, q, pi);
+	/* The rules see the error itself. */
+	pi->ct.icmp_type = h[0];
+	pi->l4port = 1;
+}
+
+/*
+ * L4 header at 'off': ports (or ICMP type/code and echo id) into 'pi'.
+ * For an ICMP error, the tuple of the packet it quotes. Returns a drop
+ * reason or OK.
+ */
+static __rte_always_inline enum xv_drop_reason
+parse_l4(const struct rte_mbuf *m, uint32_t off, uint32_t end, struct pinfo *pi)
+{
+	uint8_t buf[20];
+	const uint8_t *h;
+	uint8_t proto = pi->ct.proto;
+
+	switch (proto) {
+	case IPPROTO_TCP:
 		h = rte_pktmbuf_read(m, off, 20, buf);
 		if (h == NULL || off + 20 > end || (h[12] >> 4) < 5 ||
 		    off + (h[12] >> 4) * 4u > end)
@@ -122,9 +198,9 @@ parse_l4(const struct rte_mbuf *m, uint32_t off, uint32_t end, struct pinfo *pi,
 	case XV_ACL_PROTO_SCTP:
 	case XV_ACL_PROTO_DCCP:
 	case XV_ACL_PROTO_UDPLITE:
-		h = rte_pktmbuf_read(m, off, depth ? 4 : 8, buf);
-		if (h == NULL || off + (depth ? 4 : 8) > end)
-			return depth ? OK : XV_DROP_MALFORMED;
+		h = rte_pktmbuf_read(m, off, 8, buf);
+		if (h == NULL || off + 8 > end)
+			return XV_DROP_MALFORMED;
 ports:
 		pi->ct.sport = rte_be_to_cpu_16(*(const rte_be16_t *)h);
 		pi->ct.dport = rte_be_to_cpu_16(*(const rte_be16_t *)(h + 2));
@@ -136,52 +212,13 @@ ports:
 			return OK; /* ICMP in IPv6 or ICMPv6 in IPv4: no tuple */
 		h = rte_pktmbuf_read(m, off, 8, buf);
 		if (h == NULL || off + 8 > end)
-			return depth ? OK : XV_DROP_MALFORMED;
+			return XV_DROP_MALFORMED;
 		pi->ct.icmp_type = h[0];
 		pi->l4port = 1;
-		pi->ct.sport = pi->ct.dport = 0;
-		if ((pi->ct.ipv6 && (h[0] == 128 || h[0] == 129)) ||
-		    (!pi->ct.ipv6 && (h[0] == 8 || h[0] == 0))) {
+		if (is_echo(pi->ct.ipv6, h[0]))
 			pi->ct.sport = rte_be_to_cpu_16(*(const rte_be16_t *)(h + 4));
-			return OK;
-		}
-		if (depth == 0 && xv_ct_icmp_is_error(pi->ct.ipv6, h[0])) {
-			/* The quoted packet: its IP header and 8 bytes. */
-			uint32_t q = off + 8;
-
-			if (!pi->ct.ipv6) {
-				const struct rte_ipv4_hdr *ih =
-					rte_pktmbuf_read(m, q, sizeof(*ih), buf);
-				unsigned int ihl;
-
-				if (ih == NULL || (ih->version_ihl >> 4) != 4)
-					return OK; /* nothing to relate: tracked as is */
-				ihl = (ih->version_ihl & 0xf) * 4;
-				memcpy(pi->ct.src, &ih->src_addr, 4);
-				memcpy(pi->ct.dst, &ih->dst_addr, 4);
-				pi->ct.proto = ih->next_proto_id;
-				q += ihl;
-			} else {
-				const struct rte_ipv6_hdr *ih =
-					rte_pktmbuf_read(m, q, sizeof(*ih), buf);
-
-				if (ih == NULL || (ih->vtc_flow & rte_cpu_to_be_32(0xf0000000)) !=
-							  rte_cpu_to_be_32(0x60000000))
-					return OK;
-				memcpy(pi->ct.src, ih->src_addr, 16);
-				memcpy(pi->ct.dst, ih->dst_addr, 16);
-				pi->ct.proto = ih->proto;
-				q += sizeof(*ih);
-			}
-			pi->ct.flags |= XV_CT_PKT_ICMP_ERROR;
-			pi->ct.tcp_flags = 0;
-			pi->ct.icmp_type = 0;
-			/* Quoted L4: best effort (it is often cut short). */
-			parse_l4(m, q, m->pkt_len, pi, 1);
-			/* The rules see the error itself. */
-			pi->ct.icmp_type = h[0];
-			pi->l4port = 1;
-		}
+		else if (xv_ct_icmp_is_error(pi->ct.ipv6, h[0]))
+			parse_icmp_error(m, off, h, pi);
 		return OK;
 	default:
 		return OK;
@@ -267,14 +304,14 @@ parse(const struct rte_mbuf *m, const struct xv_nport *src, struct pinfo *pi)
 		pi->l3 = L3_IP;
 		pi->ct.ipv6 = 0;
 		pi->ct.proto = ih->next_proto_id;
-		memset(pi->ct.src + 4, 0, 12);
-		memset(pi->ct.dst + 4, 0, 12);
+		/* IPv4 addresses: the first 4 bytes (conntrack and the
+		 * classifier read no more). */
 		memcpy(pi->ct.src, &ih->src_addr, 4);
 		memcpy(pi->ct.dst, &ih->dst_addr, 4);
 		frag = rte_be_to_cpu_16(ih->fragment_offset);
 		pi->frag = (frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
 		if ((frag & RTE_IPV4_HDR_OFFSET_MASK) == 0) {
-			r = parse_l4(m, off + ihl, end, pi, 0);
+			r = parse_l4(m, off + ihl, end, pi);
 			if (unlikely(r != OK))
 				return r;
 		}
@@ -329,7 +366,7 @@ parse(const struct rte_mbuf *m, const struct xv_nport *src, struct pinfo *pi)
 			return XV_DROP_MALFORMED;
 		pi->ct.proto = nh;
 		if (first) {
-			r = parse_l4(m, off, end, pi, 0);
+			r = parse_l4(m, off, end, pi);
 			if (unlikely(r != OK))
 				return r;
 		}
@@ -420,38 +457,73 @@ struct out {
 	struct bucket b[XV_BURST_MAX];
 };
 
+/* Send 'n' packets to nport 'dst'; what the port does not take is counted
+ * and freed. */
 static void
-send_bucket(const struct xv_net_view *v, unsigned int w, struct bucket *b)
+send_to(const struct xv_net_view *v, unsigned int w, uint16_t dst,
+	struct rte_mbuf **m, uint16_t n)
 {
-	const struct xv_nport *np = &v->ports[b->dst];
+	const struct xv_nport *np = &v->ports[dst];
 	struct xv_port *p = np->port;
 	struct xv_port_wstats *st = &p->wstats[w];
 	uint16_t q = np->txq[w], sent = 0, tries = 0, i;
 	uint64_t bytes = 0;
 
 	if (unlikely(!xv_port_link_up(p))) {
-		st->drops[XV_DROP_LINK_DOWN] += b->n;
-		rte_pktmbuf_free_bulk(b->m, b->n);
-		b->n = 0;
+		st->drops[XV_DROP_LINK_DOWN] += n;
+		rte_pktmbuf_free_bulk(m, n);
 		return;
 	}
-	for (i = 0; i < b->n; i++)
-		bytes += rte_pktmbuf_pkt_len(b->m[i]);
+	for (i = 0; i < n; i++)
+		bytes += rte_pktmbuf_pkt_len(m[i]);
 	/* A switch cannot hold one destination's packets without holding
 	 * up the others: a few immediate retries, then count the rest. */
 	do {
-		sent += xv_port_tx(p, q, b->m + sent, b->n - sent);
-	} while (sent < b->n && ++tries < 4);
-	if (unlikely(sent < b->n)) {
-		for (i = sent; i < b->n; i++)
-			bytes -= rte_pktmbuf_pkt_len(b->m[i]);
+		sent += xv_port_tx(p, q, m + sent, n - sent);
+	} while (sent < n && ++tries < 4);
+	if (unlikely(sent < n)) {
+		for (i = sent; i < n; i++)
+			bytes -= rte_pktmbuf_pkt_len(m[i]);
 		st->drops[p->type == XV_PORT_VHOST ? XV_DROP_GUEST_RING_FULL :
-						     XV_DROP_TX_FULL] += b->n - sent;
-		rte_pktmbuf_free_bulk(b->m + sent, b->n - sent);
+						     XV_DROP_TX_FULL] += n - sent;
+		rte_pktmbuf_free_bulk(m + sent, n - sent);
 	}
 	st->tx[q & (XV_MAX_QUEUES - 1)].packets += sent;
 	st->tx[q & (XV_MAX_QUEUES - 1)].bytes += bytes;
+}
+
+static void
+send_bucket(const struct xv_net_view *v, unsigned int w, struct bucket *b)
+{
+	send_to(v, w, b->dst, b->m, b->n);
 	b->n = 0;
+}
+
+/*
+ * If every packet of the burst that was not dropped is unicast to one
+ * port (the usual case: a VM talking to its gateway or one peer), send
+ * them at once, in order, and return true; else leave the burst alone.
+ */
+static bool
+send_one_dst(const struct xv_net_view *v, unsigned int w,
+	     struct rte_mbuf **pkts, const struct pinfo *pi, uint16_t n)
+{
+	uint16_t dst = DST_DROP, i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (pi[i].dst == DST_DROP)
+			continue;
+		if (pi[i].dst >= DST_UNKNOWN || (dst != DST_DROP && pi[i].dst != dst))
+			return false;
+		dst = pi[i].dst;
+	}
+	if (dst == DST_DROP)
+		return true; /* all dropped */
+	for (i = 0; i < n; i++)
+		if (pi[i].dst != DST_DROP)
+			pkts[k++] = pkts[i];
+	send_to(v, w, dst, pkts, k);
+	return true;
 }
 
 static void
@@ -732,6 +804,8 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 	}
 
 	/* 5b. send. */
+	if (likely(send_one_dst(v, w, pkts, pi, n)))
+		return;
 	o.n = 0;
 	for (i = 0; i < n; i++) {
 		struct pinfo *p = &pi[i];
