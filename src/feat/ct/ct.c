@@ -230,7 +230,7 @@ lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 	const void *kp[CT_CHUNK];
 	int32_t pos[CT_CHUNK];
 	uint8_t idx[CT_CHUNK], side[CT_CHUNK], ev[CT_CHUNK];
-	unsigned int i, m = 0, half;
+	unsigned int i, m = 0;
 
 	for (i = 0; i < n; i++) {
 		const struct xv_ct_pkt *pkt = pkts[i];
@@ -260,20 +260,10 @@ lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 	}
 	if (m == 0)
 		return;
-	/* In two halves, so the words of the first half load while the
-	 * second half is looked up: at 100k connections they are cache
-	 * misses, and the word is read right after the lookup. */
-	half = m >= 16 ? m / 2 : m;
-	rte_hash_lookup_bulk(ct->hash, kp, half, pos);
-	for (i = 0; i < half; i++)
+	rte_hash_lookup_bulk(ct->hash, kp, m, pos);
+	for (i = 0; i < m; i++)
 		if (pos[i] >= 0)
 			rte_prefetch0(&ct->words[pos[i]]);
-	if (half < m) {
-		rte_hash_lookup_bulk(ct->hash, kp + half, m - half, pos + half);
-		for (i = half; i < m; i++)
-			if (pos[i] >= 0)
-				rte_prefetch0(&ct->words[pos[i]]);
-	}
 	for (i = 0; i < m; i++)
 		apply(ct, &res[idx[i]], pos[i], side[i], ev[i], protos[i],
 		      tick, cnt);
