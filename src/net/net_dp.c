@@ -707,6 +707,12 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 
 		if (p->dst == DST_DROP || p->dst == DST_FLOOD)
 			continue;
+		if (p->dst == DST_UNKNOWN && net->n_unknown == 1) {
+			/* One port takes unknown unicast, typically the
+			 * uplink towards the gateway: it is this packet's
+			 * destination (unfiltered, as all such ports). */
+			p->dst = net->unknown[0];
+		}
 		if (p->dst == DST_UNKNOWN) {
 			dst = NULL; /* unfiltered receivers only */
 			if (unlikely(net->n_unknown == 0)) {
