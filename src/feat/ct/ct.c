@@ -58,6 +58,20 @@ proto_of(const struct xv_ct_pkt *pkt)
 	}
 }
 
+/* A packet's event and transition; UDP's inline (see ct_dgram_next). */
+static __rte_always_inline uint8_t
+proto_event(const struct ct_proto *p, const struct xv_ct_pkt *pkt)
+{
+	return p == &xv_ct_proto_udp ? CT_DGRAM_EV : p->event(pkt);
+}
+
+static __rte_always_inline uint16_t
+proto_next(const struct ct_proto *p, uint16_t pst, unsigned int dir, uint8_t ev)
+{
+	return p == &xv_ct_proto_udp ? ct_dgram_next(pst, dir) :
+				       p->next(pst, dir, ev);
+}
+
 /*
  * rte_hash's hash function for a ct_key: CRC32 of the bytes that can
  * differ. An IPv4 key's addresses are 4 bytes each (the rest is always 0),
@@ -188,7 +202,7 @@ apply(struct xv_ct *ct, struct xv_ct_result *r, int32_t pos,
 			cnt[CT_STAT_related]++;
 			return;
 		}
-		pst = p->next(W_PST(w), dir, ev);
+		pst = proto_next(p, W_PST(w), dir, ev);
 		if (pst == CT_NEXT_INVALID) {
 			set_res(r, XV_CT_INVALID, dir, W_ST(w), XV_CT_BAD_STATE);
 			cnt[CT_STAT_invalid_state]++;
@@ -238,7 +252,7 @@ lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 		uint8_t e;
 
 		e = pkt->flags & XV_CT_PKT_ICMP_ERROR ? CT_EV_RELATED :
-							p->event(pkt);
+							proto_event(p, pkt);
 		if (unlikely(e == CT_EV_BAD)) {
 			set_res(&res[i], XV_CT_INVALID, XV_CT_DIR_ORIG,
 				XV_CT_STATE_NONE, XV_CT_BAD_FLAGS);

@@ -6,12 +6,10 @@
  */
 #include "ct_private.h"
 
-enum { EV_PKT };
-
 static uint8_t
 dgram_event(const struct xv_ct_pkt *pkt)
 {
-	return EV_PKT;
+	return CT_DGRAM_EV;
 }
 
 static uint16_t
@@ -23,9 +21,7 @@ dgram_open(uint8_t ev)
 static uint16_t
 dgram_next(uint16_t pst, unsigned int dir, uint8_t ev)
 {
-	if (PST_ST(pst) != XV_CT_UNREPLIED && PST_ST(pst) != XV_CT_REPLIED)
-		return CT_NEXT_INVALID;
-	return dir == XV_CT_DIR_REPLY ? PST(XV_CT_REPLIED, 0) : pst;
+	return ct_dgram_next(pst, dir);
 }
 
 const struct ct_proto xv_ct_proto_udp = {
