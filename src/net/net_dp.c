@@ -89,6 +89,15 @@ v6_owned(const struct xv_nport *np, const uint8_t *a)
 
 static const uint8_t v6_zero[16];
 
+/* Source and destination port: the first 4 bytes of TCP, UDP, SCTP,
+ * DCCP and UDP-Lite headers. */
+static __rte_always_inline void
+take_ports(struct pinfo *pi, const uint8_t *h)
+{
+	pi->ct.sport = rte_be_to_cpu_16(*(const rte_be16_t *)h);
+	pi->ct.dport = rte_be_to_cpu_16(*(const rte_be16_t *)(h + 2));
+}
+
 /* ICMP (IPv4) or ICMPv6 (IPv6) echo request or reply? */
 static __rte_always_inline bool
 is_echo(int ipv6, uint8_t type)
@@ -115,10 +124,8 @@ parse_quoted_l4(const struct rte_mbuf *m, uint32_t off, struct pinfo *pi)
 	case XV_ACL_PROTO_DCCP:
 	case XV_ACL_PROTO_UDPLITE:
 		h = rte_pktmbuf_read(m, off, 4, buf);
-		if (h == NULL)
-			return;
-		pi->ct.sport = rte_be_to_cpu_16(*(const rte_be16_t *)h);
-		pi->ct.dport = rte_be_to_cpu_16(*(const rte_be16_t *)(h + 2));
+		if (h != NULL)
+			take_ports(pi, h);
 		return;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
@@ -202,8 +209,7 @@ parse_l4(const struct rte_mbuf *m, uint32_t off, uint32_t end, struct pinfo *pi)
 		if (h == NULL || off + 8 > end)
 			return XV_DROP_MALFORMED;
 ports:
-		pi->ct.sport = rte_be_to_cpu_16(*(const rte_be16_t *)h);
-		pi->ct.dport = rte_be_to_cpu_16(*(const rte_be16_t *)(h + 2));
+		take_ports(pi, h);
 		pi->l4port = 1;
 		return OK;
 	case IPPROTO_ICMP:
@@ -694,10 +700,17 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 		key_of[i] = n_mk++;
 	}
 	if (n_mk > 0) {
+		/* A MAC no port owns (the gateway's, typically) goes to the
+		 * ports that take unknown unicast: when that is one port (the
+		 * uplink), it is plainly the destination; those ports are
+		 * unfiltered, so conntrack and the rules decide the same. */
+		uint16_t miss = net->n_unknown == 1 ? net->unknown[0] : DST_UNKNOWN;
+
 		rte_hash_lookup_bulk_data(v->macs, mk, n_mk, &hits, mdata);
 		for (i = 0; i < n; i++)
-			if (pi[i].dst == DST_UNKNOWN && (hits & (1ull << key_of[i])))
-				pi[i].dst = (uint16_t)(uintptr_t)mdata[key_of[i]];
+			if (pi[i].dst == DST_UNKNOWN)
+				pi[i].dst = hits & (1ull << key_of[i]) ?
+					    (uint16_t)(uintptr_t)mdata[key_of[i]] : miss;
 	}
 
 	/* 3. conntrack, for IP unicast with a filtered end. */
@@ -707,12 +720,6 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 
 		if (p->dst == DST_DROP || p->dst == DST_FLOOD)
 			continue;
-		if (p->dst == DST_UNKNOWN && net->n_unknown == 1) {
-			/* One port takes unknown unicast, typically the
-			 * uplink towards the gateway: it is this packet's
-			 * destination (unfiltered, as all such ports). */
-			p->dst = net->unknown[0];
-		}
 		if (p->dst == DST_UNKNOWN) {
 			dst = NULL; /* unfiltered receivers only */
 			if (unlikely(net->n_unknown == 0)) {
