@@ -98,11 +98,24 @@ take_ports(struct pinfo *pi, const uint8_t *h)
 	pi->ct.dport = rte_be_to_cpu_16(*(const rte_be16_t *)(h + 2));
 }
 
-/* ICMP (IPv4) or ICMPv6 (IPv6) echo request or reply? */
+/*
+ * An ICMP (IPv4) or ICMPv6 (IPv6) echo request or reply with header 'h':
+ * its identifier goes where conntrack wants it, on the requester's side
+ * (ct.h). Returns false for other types.
+ */
 static __rte_always_inline bool
-is_echo(int ipv6, uint8_t type)
+take_echo_id(struct pinfo *pi, const uint8_t *h)
 {
-	return ipv6 ? type == 128 || type == 129 : type == 8 || type == 0;
+	uint8_t req = pi->ct.ipv6 ? 128 : 8, rep = pi->ct.ipv6 ? 129 : 0;
+	uint16_t id = rte_be_to_cpu_16(*(const rte_be16_t *)(h + 4));
+
+	if (h[0] == req)
+		pi->ct.sport = id, pi->ct.dport = 0;
+	else if (h[0] == rep)
+		pi->ct.sport = 0, pi->ct.dport = id;
+	else
+		return false;
+	return true;
 }
 
 /*
@@ -135,8 +148,7 @@ parse_quoted_l4(const struct rte_mbuf *m, uint32_t off, struct pinfo *pi)
 		if (h == NULL)
 			return;
 		pi->ct.sport = pi->ct.dport = 0;
-		if (is_echo(pi->ct.ipv6, h[0]))
-			pi->ct.sport = rte_be_to_cpu_16(*(const rte_be16_t *)(h + 4));
+		take_echo_id(pi, h);
 		return;
 	}
 }
@@ -221,9 +233,7 @@ ports:
 			return XV_DROP_MALFORMED;
 		pi->ct.icmp_type = h[0];
 		pi->l4port = 1;
-		if (is_echo(pi->ct.ipv6, h[0]))
-			pi->ct.sport = rte_be_to_cpu_16(*(const rte_be16_t *)(h + 4));
-		else if (xv_ct_icmp_is_error(pi->ct.ipv6, h[0]))
+		if (!take_echo_id(pi, h) && xv_ct_icmp_is_error(pi->ct.ipv6, h[0]))
 			parse_icmp_error(m, off, h, pi);
 		return OK;
 	default:

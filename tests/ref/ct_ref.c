@@ -73,12 +73,6 @@ opens(int ev)
 	return ev == EV_SYN || ev == EV_REQUEST || ev == EV_DGRAM;
 }
 
-static uint16_t
-dport_of(const struct xv_ct_pkt *p)
-{
-	return is_icmp(p) ? p->sport : p->dport;
-}
-
 static int
 same_addr(const struct xv_ct_pkt *p, const uint8_t *a, const uint8_t *b)
 {
@@ -94,12 +88,12 @@ matches(const struct ref_conn *c, const struct xv_ct_pkt *p, int *dir)
 	if (o->zone != p->zone || o->ipv6 != p->ipv6 || o->proto != p->proto)
 		return 0;
 	if (same_addr(p, o->src, p->src) && same_addr(p, o->dst, p->dst) &&
-	    o->sport == p->sport && dport_of(o) == dport_of(p)) {
+	    o->sport == p->sport && o->dport == p->dport) {
 		*dir = XV_CT_DIR_ORIG;
 		return 1;
 	}
 	if (same_addr(p, o->src, p->dst) && same_addr(p, o->dst, p->src) &&
-	    o->sport == dport_of(p) && dport_of(o) == p->sport) {
+	    o->sport == p->dport && o->dport == p->sport) {
 		*dir = XV_CT_DIR_REPLY;
 		return 1;
 	}
@@ -311,8 +305,6 @@ start(struct ct_ref *ref, struct ref_conn *c, const struct xv_ct_pkt *p,
       int ev, uint64_t now)
 {
 	c->orig = *p;
-	if (is_icmp(p))
-		c->orig.dport = p->sport;
 	c->state = ev == EV_SYN ? XV_CT_TCP_SYN_SENT : XV_CT_UNREPLIED;
 	c->fin[0] = c->fin[1] = 0;
 	c->expire = now + timeout(ref, p, c->state);

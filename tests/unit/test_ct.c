@@ -63,11 +63,10 @@ rev(const struct xv_ct_pkt *p, uint8_t flags)
 
 	memcpy(r.src, p->dst, 16);
 	memcpy(r.dst, p->src, 16);
-	/* An ICMP echo identifier is the same both ways. */
-	if (!((p->proto == 1 && !p->ipv6) || (p->proto == 58 && p->ipv6))) {
-		r.sport = p->dport;
-		r.dport = p->sport;
-	}
+	/* An ICMP echo's identifier stays on the requester's side, as a
+	 * port does. */
+	r.sport = p->dport;
+	r.dport = p->sport;
 	r.tcp_flags = flags;
 	return r;
 }
@@ -270,7 +269,11 @@ test_udp_icmp(void)
 	check(is(one(ct, x, t), EST, R, XV_CT_REPLIED), "icmp: the reply passes");
 	x.icmp_type = 8;
 	check(is_invalid(one(ct, x, t), XV_CT_BAD_STATE),
-	      "icmp: a request from the replying side with the same id is invalid");
+	      "icmp: a request shaped as the reply (the id on the other side) is invalid");
+	x = pkt4(1, 1, 0xc6120002, 0xc6120001, 77, 0, 0);
+	x.icmp_type = 8;
+	check(is(one(ct, x, t), XV_CT_NEW, O, XV_CT_STATE_NONE),
+	      "icmp: a request the other way with the same id is another connection");
 	x = e;
 	x.sport = 78;
 	check(is(one(ct, x, t), XV_CT_NEW, O, XV_CT_STATE_NONE), "icmp: another identifier is another connection");
@@ -520,6 +523,12 @@ static const struct {
 	{ 0, FIN | ACK }, { 1, ACK },
 };
 
+static int
+is_echo_proto(const struct xv_ct_pkt *p)
+{
+	return (p->proto == 1 && !p->ipv6) || (p->proto == 58 && p->ipv6);
+}
+
 /* The next packet of the simulation into '*out'. */
 static void
 next_packet(struct xv_ct_pkt *out)
@@ -566,6 +575,18 @@ next_packet(struct xv_ct_pkt *out)
 	*out = client ? p : rev(&p, p.tcp_flags);
 	if (!client && out->proto != 6)
 		out->icmp_type = p.icmp_type;
+	/* Mostly as the parser sets an echo's identifier (the requester's
+	 * side, ct.h), so requests each way with one identifier happen;
+	 * now and then the other way round. */
+	if (is_echo_proto(out) && !(out->flags & XV_CT_PKT_ICMP_ERROR) &&
+	    rnd() % 10 != 0) {
+		uint8_t req = out->ipv6 ? 128 : 8, rep = out->ipv6 ? 129 : 0;
+
+		if (out->icmp_type == req)
+			out->sport = f->p.sport, out->dport = 0;
+		else if (out->icmp_type == rep)
+			out->sport = 0, out->dport = f->p.sport;
+	}
 }
 
 static int

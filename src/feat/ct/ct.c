@@ -96,10 +96,9 @@ ct_key_hash(const void *data, uint32_t len __rte_unused, uint32_t init)
 /* Fill 'k' for 'pkt'. Returns the key side the packet's source is on. Any
  * total order of (address, port) works, as long as both directions agree. */
 static inline unsigned int
-make_key(struct ct_key *k, const struct xv_ct_pkt *pkt,
-	 const struct ct_proto *p)
+make_key(struct ct_key *k, const struct xv_ct_pkt *pkt)
 {
-	uint16_t sp = pkt->sport, dp = p->icmp ? pkt->sport : pkt->dport;
+	uint16_t sp = pkt->sport, dp = pkt->dport;
 	unsigned int side;
 	int c;
 
@@ -265,7 +264,7 @@ lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 			cnt[CT_STAT_untracked]++;
 			continue;
 		}
-		side[m] = make_key(&keys[m], pkt, p);
+		side[m] = make_key(&keys[m], pkt);
 		kp[m] = &keys[m];
 		protos[m] = p;
 		ev[m] = e;
@@ -357,7 +356,7 @@ xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 	/* rte_hash takes free positions from a per-lcore cache. */
 	if (open == XV_CT_STATE_NONE || rte_lcore_id() >= RTE_MAX_LCORE)
 		return -EINVAL;
-	side = make_key(&key, pkt, p);
+	side = make_key(&key, pkt);
 
 	/* Reserve a position first, so concurrent commits never take more
 	 * than 'capacity'; given back below if the key was there already. */

@@ -99,7 +99,11 @@ struct xv_ct_pkt {
 	uint8_t src[16];   /* IPv4: the first 4 bytes */
 	uint8_t dst[16];
 	uint16_t sport;    /* TCP, UDP (and SCTP, DCCP, UDP-Lite) ports; */
-	uint16_t dport;    /* ICMP echo: the identifier in sport; else 0 */
+	uint16_t dport;    /* ICMP echo: the identifier on the requester's
+			      side (sport of a request, dport of a reply),
+			      0 on the other, so an echo each way with one
+			      identifier are two connections (as in Linux);
+			      else 0 */
 	uint16_t zone;     /* the network: connections never cross zones */
 	uint8_t ipv6;      /* 1 for IPv6 */
 	uint8_t proto;     /* IPPROTO_* */
@@ -170,7 +174,7 @@ struct xv_ct_stats {
 struct xv_ct_entry {
 	uint8_t src[16];
 	uint8_t dst[16];
-	uint16_t sport;      /* ICMP echo: sport = dport = identifier */
+	uint16_t sport;      /* ICMP echo: sport = identifier, dport = 0 */
 	uint16_t dport;
 	uint16_t zone;
 	uint8_t ipv6;

@@ -45,5 +45,4 @@ const struct ct_proto xv_ct_proto_icmp = {
 	.open = icmp_open,
 	.next = icmp_next,
 	.tmo_class = CT_TMO_ICMP,
-	.icmp = 1,
 };

@@ -99,9 +99,6 @@ struct ct_proto {
 	 * CT_NEXT_INVALID / CT_NEXT_REOPEN. */
 	uint16_t (*next)(uint16_t pst, unsigned int dir, uint8_t ev);
 	enum ct_tmo_class tmo_class;
-	/* The key holds the echo identifier on both sides instead of the
-	 * ports. */
-	uint8_t icmp;
 };
 
 /* The datagram state machine's one event and its transition (ct_udp.c):
