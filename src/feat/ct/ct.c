@@ -11,8 +11,6 @@
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
@@ -20,12 +18,13 @@
 #include <rte_rcu_qsbr.h>
 
 #include "ct_private.h"
+#include "ct_table.h"
 
 RTE_LOG_REGISTER(xv_logtype_ct, xvio.ct, INFO);
 #define CT_LOG(lvl, fmt, ...) \
 	rte_log(RTE_LOG_##lvl, xv_logtype_ct, "xvio: ct: " fmt "\n", ##__VA_ARGS__)
 
-/* Packets looked up per rte_hash_lookup_bulk call (its limit is 64). */
+/* Packets looked up per ct_table_lookup call. */
 #define CT_CHUNK 32
 /* Longest timeout in ticks: expiry times are compared as signed 32-bit
  * differences, and this leaves 2^28 ticks (> 37 hours) for a sweep to be
@@ -72,46 +71,27 @@ proto_next(const struct ct_proto *p, uint16_t pst, unsigned int dir, uint8_t ev)
 				       p->next(pst, dir, ev);
 }
 
-/*
- * rte_hash's hash function for a ct_key: CRC32 of the bytes that can
- * differ. An IPv4 key's addresses are 4 bytes each (the rest is always 0),
- * so it takes two CRC instructions instead of six for all 48 bytes.
- */
-static uint32_t
-ct_key_hash(const void *data, uint32_t len __rte_unused, uint32_t init)
-{
-	const struct ct_key *k = data;
-	uint64_t head;
-	uint32_t a, b, h;
-
-	memcpy(&head, k, sizeof(head));
-	h = rte_hash_crc_8byte(head, init);
-	if (k->ipv6)
-		return rte_hash_crc(k->addr, sizeof(k->addr), h);
-	memcpy(&a, k->addr[0], 4);
-	memcpy(&b, k->addr[1], 4);
-	return rte_hash_crc_8byte((uint64_t)a | (uint64_t)b << 32, h);
-}
-
-/* Fill 'k' for 'pkt'. Returns the key side the packet's source is on. Any
- * total order of (address, port) works, as long as both directions agree. */
+/* Fill 'k' and its hash for 'pkt'. Returns the key side the packet's
+ * source is on. Any total order of (address, port) works, as long as both
+ * directions agree. */
 static inline unsigned int
-make_key(struct ct_key *k, const struct xv_ct_pkt *pkt)
+make_key(struct ct_key *k, uint32_t *hash, const struct xv_ct_pkt *pkt,
+	 uint32_t seed)
 {
 	uint16_t sp = pkt->sport, dp = pkt->dport;
+	uint32_t a = 0, b = 0;
 	unsigned int side;
+	uint64_t head;
 	int c;
 
 	if (pkt->ipv6) {
-		uint64_t a[2], b[2];
+		uint64_t x[2], y[2];
 
-		memcpy(a, pkt->src, 16);
-		memcpy(b, pkt->dst, 16);
-		c = a[0] != b[0] ? (a[0] < b[0] ? -1 : 1) :
-		    a[1] != b[1] ? (a[1] < b[1] ? -1 : 1) : 0;
+		memcpy(x, pkt->src, 16);
+		memcpy(y, pkt->dst, 16);
+		c = x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) :
+		    x[1] != y[1] ? (x[1] < y[1] ? -1 : 1) : 0;
 	} else {
-		uint32_t a, b;
-
 		memcpy(&a, pkt->src, 4);
 		memcpy(&b, pkt->dst, 4);
 		c = a != b ? (a < b ? -1 : 1) : 0;
@@ -120,20 +100,20 @@ make_key(struct ct_key *k, const struct xv_ct_pkt *pkt)
 		c = sp < dp ? -1 : sp > dp;
 	side = c > 0;
 
+	head = side ? ct_key_head(dp, sp, pkt->zone, pkt->proto, pkt->ipv6) :
+		      ct_key_head(sp, dp, pkt->zone, pkt->proto, pkt->ipv6);
 	memset(k, 0, sizeof(*k));
-	/* Constant sizes: inline moves, not two memcpy calls per packet. */
+	memcpy(k, &head, sizeof(head));
+	/* Constant sizes: inline moves, not memcpy calls. */
 	if (pkt->ipv6) {
 		memcpy(k->addr[side], pkt->src, 16);
 		memcpy(k->addr[side ^ 1], pkt->dst, 16);
 	} else {
-		memcpy(k->addr[side], pkt->src, 4);
-		memcpy(k->addr[side ^ 1], pkt->dst, 4);
+		memcpy(k->addr[side], &a, 4);
+		memcpy(k->addr[side ^ 1], &b, 4);
 	}
-	k->port[side] = sp;
-	k->port[side ^ 1] = dp;
-	k->zone = pkt->zone;
-	k->proto = pkt->proto;
-	k->ipv6 = pkt->ipv6;
+	*hash = side ? ct_key_hash(seed, head, k, b, a) :
+		       ct_key_hash(seed, head, k, a, b);
 	return side;
 }
 
@@ -187,7 +167,7 @@ apply(struct xv_ct *ct, struct xv_ct_result *r, int32_t pos,
 
 	if (pos < 0)
 		goto miss;
-	wp = &ct->words[pos];
+	wp = &ct_table_entry(ct->table, pos)->word;
 	w = __atomic_load_n(wp, __ATOMIC_ACQUIRE);
 	for (;;) {
 		/* Expired counts as gone, whether or not swept yet. */
@@ -240,7 +220,7 @@ lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 {
 	const struct ct_proto *protos[CT_CHUNK];
 	struct ct_key keys[CT_CHUNK];
-	const void *kp[CT_CHUNK];
+	uint32_t hash[CT_CHUNK];
 	int32_t pos[CT_CHUNK];
 	uint8_t idx[CT_CHUNK], side[CT_CHUNK], ev[CT_CHUNK];
 	unsigned int i, m = 0;
@@ -264,8 +244,8 @@ lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 			cnt[CT_STAT_untracked]++;
 			continue;
 		}
-		side[m] = make_key(&keys[m], pkt);
-		kp[m] = &keys[m];
+		side[m] = make_key(&keys[m], &hash[m], pkt, ct->table->seed);
+		ct_table_prefetch(ct->table, hash[m]);
 		protos[m] = p;
 		ev[m] = e;
 		idx[m] = i;
@@ -273,10 +253,9 @@ lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 	}
 	if (m == 0)
 		return;
-	rte_hash_lookup_bulk(ct->hash, kp, m, pos);
-	for (i = 0; i < m; i++)
-		if (pos[i] >= 0)
-			rte_prefetch0(&ct->words[pos[i]]);
+	/* A found position's word shares its line with the key just
+	 * compared: no prefetch needed. */
+	ct_table_lookup(ct->table, keys, hash, m, pos);
 	for (i = 0; i < m; i++)
 		apply(ct, &res[idx[i]], pos[i], side[i], ev[i], protos[i],
 		      tick, cnt);
@@ -343,6 +322,7 @@ xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 	uint32_t used;
 	struct ct_key key;
 	unsigned int side;
+	uint32_t hash;
 	uint16_t open, pst;
 	int32_t pos;
 	uint8_t ev;
@@ -353,10 +333,9 @@ xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 	if (ev == CT_EV_BAD || ev == CT_EV_UNTRACKED)
 		return -EINVAL;
 	open = p->open(ev);
-	/* rte_hash takes free positions from a per-lcore cache. */
-	if (open == XV_CT_STATE_NONE || rte_lcore_id() >= RTE_MAX_LCORE)
+	if (open == XV_CT_STATE_NONE)
 		return -EINVAL;
-	side = make_key(&key, pkt);
+	side = make_key(&key, &hash, pkt, ct->table->seed);
 
 	/* Reserve a position first, so concurrent commits never take more
 	 * than 'capacity'; given back below if the key was there already. */
@@ -370,13 +349,13 @@ xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 	/* Returns the existing position when another thread added the key
 	 * first (for the other direction, say). */
-	pos = rte_hash_add_key(ct->hash, &key);
+	pos = ct_table_add(ct->table, &key, hash);
 	if (pos < 0) {
 		__atomic_fetch_sub(&ct->used, 1, __ATOMIC_RELAXED);
 		stat_inc(ct, CT_STAT_full);
 		return -ENOSPC;
 	}
-	wp = &ct->words[pos];
+	wp = &ct_table_entry(ct->table, pos)->word;
 	w = __atomic_load_n(wp, __ATOMIC_ACQUIRE);
 	for (;;) {
 		if (W_ST(w) == CT_FREE) {
@@ -421,13 +400,11 @@ xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 	}
 }
 
-/* Reset position 'pos' and give it back to the hash. Maintenance lock
- * held: rte_hash_free_key_with_position is not safe against itself. */
+/* Reset position 'pos' and give it back to the table. */
 static void
 free_pos(struct xv_ct *ct, uint32_t pos)
 {
-	__atomic_store_n(&ct->words[pos], 0, __ATOMIC_RELEASE);
-	rte_hash_free_key_with_position(ct->hash, pos);
+	ct_table_release(ct->table, pos);
 	__atomic_fetch_sub(&ct->used, 1, __ATOMIC_RELAXED);
 }
 
@@ -492,7 +469,7 @@ static int
 claim(struct xv_ct *ct, uint32_t pos, uint32_t tick, int zone,
       int expired_only, uint64_t *old)
 {
-	uint64_t *wp = &ct->words[pos];
+	uint64_t *wp = &ct_table_entry(ct->table, pos)->word;
 	uint64_t w = __atomic_load_n(wp, __ATOMIC_ACQUIRE);
 
 	for (;;) {
@@ -511,25 +488,15 @@ claim(struct xv_ct *ct, uint32_t pos, uint32_t tick, int zone,
 	}
 }
 
-/* Take the claimed connection at 'pos' out of the hash and free its
+/* Take the claimed connection at 'pos' out of the table and free its
  * position after a grace period. Lock held. */
 static void
 remove_pos(struct xv_ct *ct, uint32_t pos)
 {
-	struct ct_key key;
-	void *kp;
-	int32_t ret;
-
-	if (rte_hash_get_key_with_position(ct->hash, pos, &kp) != 0) {
+	if (ct_table_del(ct->table, pos) != 0) {
 		/* Cannot happen; leak the position rather than free it
 		 * twice. */
-		CT_LOG(ERR, "position %u is live but not in the hash", pos);
-		return;
-	}
-	memcpy(&key, kp, sizeof(key));
-	ret = rte_hash_del_key(ct->hash, &key);
-	if (ret != (int32_t)pos) {
-		CT_LOG(ERR, "deleting position %u gave %d", pos, ret);
+		CT_LOG(ERR, "position %u is live but in no bucket", pos);
 		return;
 	}
 	if (ct->rcu == NULL) {
@@ -607,7 +574,8 @@ xv_ct_count(const struct xv_ct *ct, int zone, uint64_t now)
 	unsigned int n = 0;
 
 	for (pos = 0; pos < ct->n_slots; pos++) {
-		uint64_t w = __atomic_load_n(&ct->words[pos], __ATOMIC_RELAXED);
+		uint64_t w = __atomic_load_n(&ct_table_entry(ct->table, pos)->word,
+					     __ATOMIC_RELAXED);
 
 		if (W_LIVE(w) && !ct_expired(W_EXP(w), tick) &&
 		    (zone < 0 || W_ZONE(w) == zone))
@@ -627,20 +595,16 @@ xv_ct_walk(struct xv_ct *ct, int zone, uint64_t now, xv_ct_walk_fn fn,
 	 * in place while we read it. */
 	rte_spinlock_lock(&ct->lock);
 	for (pos = 0; pos < ct->n_slots; pos++) {
-		uint64_t w = __atomic_load_n(&ct->words[pos], __ATOMIC_ACQUIRE);
-		const struct ct_key *k;
+		const struct ct_entry *ce = ct_table_entry(ct->table, pos);
+		uint64_t w = __atomic_load_n(&ce->word, __ATOMIC_ACQUIRE);
+		const struct ct_key *k = &ce->key;
 		struct xv_ct_entry e;
 		unsigned int s;
-		void *kp;
 
 		if (!W_LIVE(w) || ct_expired(W_EXP(w), tick) ||
 		    (zone >= 0 && W_ZONE(w) != zone))
 			continue;
-		/* Set but not yet in the hash cannot be: the key is added
-		 * before its word is set. */
-		if (rte_hash_get_key_with_position(ct->hash, pos, &kp) != 0)
-			continue;
-		k = kp;
+		/* The key is written before the word is set. */
 		s = W_SIDE(w);
 		memcpy(e.src, k->addr[s], 16);
 		memcpy(e.dst, k->addr[s ^ 1], 16);
@@ -733,8 +697,7 @@ struct xv_ct *
 xv_ct_create(const struct xv_ct_conf *conf)
 {
 	static uint32_t seq;
-	struct rte_hash_parameters hp = { 0 };
-	char name[RTE_HASH_NAMESIZE];
+	char name[32];
 	struct xv_ct *ct;
 	int socket = conf->socket_id;
 
@@ -762,30 +725,11 @@ xv_ct_create(const struct xv_ct_conf *conf)
 
 	snprintf(name, sizeof(name), "xv_ct%u",
 		 __atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
-	hp.name = name;
-	/* Room for an eighth more keys than we let in: the cuckoo table then
-	 * stays under 89% full, where insertion is still cheap (at 100% it
-	 * costs microseconds of bucket shuffling). */
-	hp.entries = conf->capacity + conf->capacity / 8;
-	hp.key_len = sizeof(struct ct_key);
-	hp.hash_func = ct_key_hash;
 	/* A secret seed: nobody can aim packets at one bucket. */
-	hp.hash_func_init_val = (uint32_t)rte_rand();
-	hp.socket_id = socket;
-	hp.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF |
-			RTE_HASH_EXTRA_FLAGS_MULTI_WRITER_ADD |
-			RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-	ct->hash = rte_hash_create(&hp);
-	if (ct->hash == NULL)
-		goto err_hash;
-	/* Positions run up to the capacity plus what lcore caches may hold. */
-	ct->n_slots = rte_hash_max_key_id(ct->hash) + 1;
-
-	ct->words = rte_zmalloc_socket("xv_ct_words",
-				       (size_t)ct->n_slots * sizeof(uint64_t),
-				       RTE_CACHE_LINE_SIZE, socket);
-	if (ct->words == NULL)
-		goto err_words;
+	ct->table = ct_table_create(conf->capacity, socket, (uint32_t)rte_rand());
+	if (ct->table == NULL)
+		goto err_table;
+	ct->n_slots = conf->capacity;
 	ct->limbo_mask = rte_align32pow2(ct->n_slots) - 1;
 	ct->limbo = rte_malloc_socket("xv_ct_limbo",
 				      ((size_t)ct->limbo_mask + 1) * sizeof(uint32_t),
@@ -804,11 +748,9 @@ xv_ct_create(const struct xv_ct_conf *conf)
 err_stats:
 	rte_free(ct->limbo);
 err_limbo:
-	rte_free(ct->words);
-err_words:
-	rte_hash_free(ct->hash);
+	ct_table_free(ct->table);
+err_table:
 	rte_errno = ENOMEM;
-err_hash:
 err_conf:
 	rte_free(ct);
 	return NULL;
@@ -819,11 +761,10 @@ xv_ct_destroy(struct xv_ct *ct)
 {
 	if (ct == NULL)
 		return;
-	/* Positions in limbo go with the hash: nobody reads them anymore. */
+	/* Positions in limbo go with the table: nobody reads them anymore. */
 	rte_free(ct->stats);
 	rte_free(ct->limbo);
-	rte_free(ct->words);
-	rte_hash_free(ct->hash);
+	ct_table_free(ct->table);
 	rte_free(ct);
 }
 

@@ -3,10 +3,10 @@
  * Connection tracking: which packets belong to a known connection, in which
  * direction, and whether they are valid for its state.
  *
- * Concurrency scheme. The table is an rte_hash (lock-free readers, writers
- * serialized by the hash's own lock held for one insertion or deletion,
- * never across packets) mapping a normalized key to a key position, plus one
- * 64-bit word per position holding everything that changes: state, expiry
+ * Concurrency scheme. The table (ct_table.h: lock-free readers, writers
+ * serialized by the table's lock held for one insertion or deletion, never
+ * across packets) maps a normalized key to a position, whose line holds the
+ * key and one 64-bit word with everything that changes: state, expiry
  * time, which side opened the connection, zone. Workers update a word with a
  * single compare-and-swap; a state change and its timeout are one atomic
  * step, so two workers seeing the two directions of a connection at once

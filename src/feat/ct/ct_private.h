@@ -55,8 +55,8 @@ ct_expired(uint32_t exp, uint32_t tick)
 
 /*
  * The hash key: both directions of a connection give the same key, the
- * (address, port) side that compares lower first. 48 bytes so rte_hash
- * compares it with its vector routine and a key slot is one cache line.
+ * (address, port) side that compares lower first. 48 bytes: three vector
+ * compares, and with its word it fills one cache line (ct_table.h).
  * The small fields come first: with an IPv4 key's 4-byte addresses, the
  * bytes that can differ are the first 8 and two words (ct_key_hash).
  */
@@ -68,7 +68,7 @@ struct ct_key {
 	uint8_t addr[2][16]; /* IPv4: the first 4 bytes, the rest 0 */
 	uint64_t pad;
 };
-_Static_assert(sizeof(struct ct_key) == 48, "rte_hash has a fast compare for 48 bytes");
+_Static_assert(sizeof(struct ct_key) == 48, "a key and its word fill one line");
 
 /* What a state machine says about a packet on a connection. */
 #define CT_NEXT_INVALID 0xffff /* not valid in this state */
@@ -140,11 +140,12 @@ enum ct_stat {
 	CT_STAT_MAX
 };
 
+struct ct_table;
+
 struct xv_ct {
 	/* Read by workers, set at creation. */
-	struct rte_hash *hash;
-	uint64_t *words;         /* one per position */
-	uint32_t n_slots;
+	struct ct_table *table;  /* keys and words, by position */
+	uint32_t n_slots;        /* positions: the capacity */
 	uint32_t capacity;
 	unsigned int tick_shift; /* tick = now >> tick_shift (<= 1 ms) */
 	uint32_t tmo[CT_TMO_MAX][XV_CT_STATE_MAX]; /* in ticks */
