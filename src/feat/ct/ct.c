@@ -3,7 +3,7 @@
  * Connection tracking table: lookup and commit (workers), expiry, flush and
  * listing (control thread, or workers for bounded expiry). The concurrency
  * scheme is described at the top of ct.h; the protocol state machines are in
- * ct_tcp.c, ct_udp.c and ct_icmp.c.
+ * ct_tcp.c, ct_icmp.c and ct_private.h (datagrams).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -42,33 +42,19 @@ static const struct xv_ct_timeouts default_timeouts = {
 	.icmp = 30,
 };
 
-static inline const struct ct_proto *
+static inline enum ct_proto
 proto_of(const struct xv_ct_pkt *pkt)
 {
 	switch (pkt->proto) {
 	case IPPROTO_TCP:
-		return &xv_ct_proto_tcp;
+		return CT_PROTO_TCP;
 	case IPPROTO_ICMP:
-		return pkt->ipv6 ? &xv_ct_proto_udp : &xv_ct_proto_icmp;
+		return pkt->ipv6 ? CT_PROTO_DGRAM : CT_PROTO_ICMP;
 	case IPPROTO_ICMPV6:
-		return pkt->ipv6 ? &xv_ct_proto_icmp : &xv_ct_proto_udp;
+		return pkt->ipv6 ? CT_PROTO_ICMP : CT_PROTO_DGRAM;
 	default:
-		return &xv_ct_proto_udp;
+		return CT_PROTO_DGRAM;
 	}
-}
-
-/* A packet's event and transition; UDP's inline (see ct_dgram_next). */
-static __rte_always_inline uint8_t
-proto_event(const struct ct_proto *p, const struct xv_ct_pkt *pkt)
-{
-	return p == &xv_ct_proto_udp ? CT_DGRAM_EV : p->event(pkt);
-}
-
-static __rte_always_inline uint16_t
-proto_next(const struct ct_proto *p, uint16_t pst, unsigned int dir, uint8_t ev)
-{
-	return p == &xv_ct_proto_udp ? ct_dgram_next(pst, dir) :
-				       p->next(pst, dir, ev);
 }
 
 /* Fill 'k' and its hash for 'pkt'. Returns the key side the packet's
@@ -134,13 +120,13 @@ ct_tick(const struct xv_ct *ct, uint64_t now)
  */
 static inline uint64_t
 refresh(const struct xv_ct *ct, uint64_t w, uint16_t pst,
-	const struct ct_proto *p, uint32_t tick)
+	enum ct_proto p, uint32_t tick)
 {
 	unsigned int st = PST_ST(pst);
-	uint32_t exp = tick + ct->tmo[p->tmo_class][st];
+	uint32_t exp = tick + ct->tmo[p][st];
 
 	if (st == W_ST(w) &&
-	    (int32_t)(W_EXP(w) + ct->slack[p->tmo_class][st] - exp) >= 0)
+	    (int32_t)(W_EXP(w) + ct->slack[p][st] - exp) >= 0)
 		exp = W_EXP(w);
 	return ct_word(W_ZONE(w), W_SIDE(w), pst, exp);
 }
@@ -158,7 +144,7 @@ set_res(struct xv_ct_result *r, uint8_t verdict, unsigned int dir,
 /* Apply one looked-up packet ('pos' < 0: not found) to its connection. */
 static inline void
 apply(struct xv_ct *ct, struct xv_ct_result *r, int32_t pos,
-      unsigned int side, uint8_t ev, const struct ct_proto *p,
+      unsigned int side, uint8_t ev, enum ct_proto p,
       uint32_t tick, uint64_t *cnt)
 {
 	uint64_t *wp, w, nw;
@@ -181,7 +167,7 @@ apply(struct xv_ct *ct, struct xv_ct_result *r, int32_t pos,
 			cnt[CT_STAT_related]++;
 			return;
 		}
-		pst = proto_next(p, W_PST(w), dir, ev);
+		pst = ct_proto_next(p, W_PST(w), dir, ev);
 		if (pst == CT_NEXT_INVALID) {
 			set_res(r, XV_CT_INVALID, dir, W_ST(w), XV_CT_BAD_STATE);
 			cnt[CT_STAT_invalid_state]++;
@@ -203,7 +189,7 @@ apply(struct xv_ct *ct, struct xv_ct_result *r, int32_t pos,
 		/* Another thread changed the word: decide again on it. */
 	}
 miss:
-	if (ev != CT_EV_RELATED && p->open(ev) != XV_CT_STATE_NONE) {
+	if (ev != CT_EV_RELATED && ct_proto_open(p, ev) != XV_CT_STATE_NONE) {
 		set_res(r, XV_CT_NEW, XV_CT_DIR_ORIG, XV_CT_STATE_NONE, XV_CT_OK);
 		cnt[CT_STAT_new]++;
 	} else {
@@ -218,7 +204,7 @@ lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 	     struct xv_ct_result *res, unsigned int n, uint32_t tick,
 	     uint64_t *cnt)
 {
-	const struct ct_proto *protos[CT_CHUNK];
+	uint8_t protos[CT_CHUNK];
 	struct ct_key keys[CT_CHUNK];
 	uint32_t hash[CT_CHUNK];
 	int32_t pos[CT_CHUNK];
@@ -227,11 +213,11 @@ lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 
 	for (i = 0; i < n; i++) {
 		const struct xv_ct_pkt *pkt = pkts[i];
-		const struct ct_proto *p = proto_of(pkt);
+		enum ct_proto p = proto_of(pkt);
 		uint8_t e;
 
 		e = pkt->flags & XV_CT_PKT_ICMP_ERROR ? CT_EV_RELATED :
-							proto_event(p, pkt);
+							ct_proto_event(p, pkt);
 		if (unlikely(e == CT_EV_BAD)) {
 			set_res(&res[i], XV_CT_INVALID, XV_CT_DIR_ORIG,
 				XV_CT_STATE_NONE, XV_CT_BAD_FLAGS);
@@ -315,7 +301,7 @@ xv_ct_lookup(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 int
 xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 {
-	const struct ct_proto *p = proto_of(pkt);
+	enum ct_proto p = proto_of(pkt);
 	uint32_t tick = ct_tick(ct, now);
 	bool reserved = true;
 	uint64_t *wp, w, nw;
@@ -329,10 +315,10 @@ xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 
 	if (pkt->flags & XV_CT_PKT_ICMP_ERROR)
 		return -EINVAL;
-	ev = p->event(pkt);
+	ev = ct_proto_event(p, pkt);
 	if (ev == CT_EV_BAD || ev == CT_EV_UNTRACKED)
 		return -EINVAL;
-	open = p->open(ev);
+	open = ct_proto_open(p, ev);
 	if (open == XV_CT_STATE_NONE)
 		return -EINVAL;
 	side = make_key(&key, &hash, pkt, ct->table->seed);
@@ -362,7 +348,7 @@ xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 			/* New key: whoever sets the word first created the
 			 * connection (and keeps its reservation). */
 			nw = ct_word(pkt->zone, side, open,
-				     tick + ct->tmo[p->tmo_class][open]);
+				     tick + ct->tmo[p][open]);
 			if (__atomic_compare_exchange_n(wp, &w, nw, false,
 					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 				stat_inc(ct, CT_STAT_created);
@@ -383,12 +369,12 @@ xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 		if (ct_expired(W_EXP(w), tick))
 			pst = CT_NEXT_REOPEN;
 		else
-			pst = p->next(W_PST(w), side ^ W_SIDE(w), ev);
+			pst = ct_proto_next(p, W_PST(w), side ^ W_SIDE(w), ev);
 		if (pst == CT_NEXT_INVALID)
 			return -EINVAL;
 		if (pst == CT_NEXT_REOPEN)
 			nw = ct_word(pkt->zone, side, open,
-				     tick + ct->tmo[p->tmo_class][open]);
+				     tick + ct->tmo[p][open]);
 		else
 			nw = refresh(ct, w, pst, p, tick);
 		if (nw == w || __atomic_compare_exchange_n(wp, &w, nw, false,
@@ -676,18 +662,18 @@ set_timeouts(struct xv_ct *ct, const struct xv_ct_timeouts *t)
 	unsigned int c, st;
 	int err = 0;
 
-	err |= to_ticks(ct, t->tcp_syn, d->tcp_syn, &tmo[CT_TMO_TCP][XV_CT_TCP_SYN_SENT]);
-	err |= to_ticks(ct, t->tcp_syn, d->tcp_syn, &tmo[CT_TMO_TCP][XV_CT_TCP_SYN_RECV]);
-	err |= to_ticks(ct, t->tcp_est, d->tcp_est, &tmo[CT_TMO_TCP][XV_CT_TCP_ESTABLISHED]);
-	err |= to_ticks(ct, t->tcp_fin, d->tcp_fin, &tmo[CT_TMO_TCP][XV_CT_TCP_FIN_WAIT]);
+	err |= to_ticks(ct, t->tcp_syn, d->tcp_syn, &tmo[CT_PROTO_TCP][XV_CT_TCP_SYN_SENT]);
+	err |= to_ticks(ct, t->tcp_syn, d->tcp_syn, &tmo[CT_PROTO_TCP][XV_CT_TCP_SYN_RECV]);
+	err |= to_ticks(ct, t->tcp_est, d->tcp_est, &tmo[CT_PROTO_TCP][XV_CT_TCP_ESTABLISHED]);
+	err |= to_ticks(ct, t->tcp_fin, d->tcp_fin, &tmo[CT_PROTO_TCP][XV_CT_TCP_FIN_WAIT]);
 	err |= to_ticks(ct, t->tcp_time_wait, d->tcp_time_wait,
-			&tmo[CT_TMO_TCP][XV_CT_TCP_TIME_WAIT]);
-	err |= to_ticks(ct, t->tcp_close, d->tcp_close, &tmo[CT_TMO_TCP][XV_CT_TCP_CLOSED]);
-	err |= to_ticks(ct, t->udp_first, d->udp_first, &tmo[CT_TMO_UDP][XV_CT_UNREPLIED]);
-	err |= to_ticks(ct, t->udp_est, d->udp_est, &tmo[CT_TMO_UDP][XV_CT_REPLIED]);
-	err |= to_ticks(ct, t->icmp, d->icmp, &tmo[CT_TMO_ICMP][XV_CT_UNREPLIED]);
-	err |= to_ticks(ct, t->icmp, d->icmp, &tmo[CT_TMO_ICMP][XV_CT_REPLIED]);
-	for (c = 0; c < CT_TMO_MAX; c++)
+			&tmo[CT_PROTO_TCP][XV_CT_TCP_TIME_WAIT]);
+	err |= to_ticks(ct, t->tcp_close, d->tcp_close, &tmo[CT_PROTO_TCP][XV_CT_TCP_CLOSED]);
+	err |= to_ticks(ct, t->udp_first, d->udp_first, &tmo[CT_PROTO_DGRAM][XV_CT_UNREPLIED]);
+	err |= to_ticks(ct, t->udp_est, d->udp_est, &tmo[CT_PROTO_DGRAM][XV_CT_REPLIED]);
+	err |= to_ticks(ct, t->icmp, d->icmp, &tmo[CT_PROTO_ICMP][XV_CT_UNREPLIED]);
+	err |= to_ticks(ct, t->icmp, d->icmp, &tmo[CT_PROTO_ICMP][XV_CT_REPLIED]);
+	for (c = 0; c < CT_PROTO_MAX; c++)
 		for (st = 0; st < XV_CT_STATE_MAX; st++)
 			ct->slack[c][st] = RTE_MIN(tmo[c][st] / 8, second);
 	return err;

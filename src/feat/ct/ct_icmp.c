@@ -10,8 +10,8 @@
 
 enum { EV_REQUEST, EV_REPLY };
 
-static uint8_t
-icmp_event(const struct xv_ct_pkt *pkt)
+uint8_t
+ct_icmp_event(const struct xv_ct_pkt *pkt)
 {
 	uint8_t req = pkt->ipv6 ? 128 : 8, rep = pkt->ipv6 ? 129 : 0;
 
@@ -22,14 +22,14 @@ icmp_event(const struct xv_ct_pkt *pkt)
 	return CT_EV_UNTRACKED;
 }
 
-static uint16_t
-icmp_open(uint8_t ev)
+uint16_t
+ct_icmp_open(uint8_t ev)
 {
 	return ev == EV_REQUEST ? PST(XV_CT_UNREPLIED, 0) : XV_CT_STATE_NONE;
 }
 
-static uint16_t
-icmp_next(uint16_t pst, unsigned int dir, uint8_t ev)
+uint16_t
+ct_icmp_next(uint16_t pst, unsigned int dir, uint8_t ev)
 {
 	if (PST_ST(pst) != XV_CT_UNREPLIED && PST_ST(pst) != XV_CT_REPLIED)
 		return CT_NEXT_INVALID;
@@ -39,10 +39,3 @@ icmp_next(uint16_t pst, unsigned int dir, uint8_t ev)
 		return PST(XV_CT_REPLIED, 0);
 	return CT_NEXT_INVALID;
 }
-
-const struct ct_proto xv_ct_proto_icmp = {
-	.event = icmp_event,
-	.open = icmp_open,
-	.next = icmp_next,
-	.tmo_class = CT_TMO_ICMP,
-};

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Inside the conntrack module: the table, the layout of a connection's word
- * and the per-protocol state machines (ct_tcp.c, ct_udp.c, ct_icmp.c) that
- * ct.c drives. See ct.h for the concurrency scheme.
+ * and the per-protocol state machines (ct_tcp.c, ct_icmp.c, the datagram
+ * one here) that ct.c drives. See ct.h for the concurrency scheme.
  */
 #ifndef XV_CT_PRIVATE_H
 #define XV_CT_PRIVATE_H
@@ -74,8 +74,13 @@ _Static_assert(sizeof(struct ct_key) == 48, "a key and its word fill one line");
 #define CT_NEXT_INVALID 0xffff /* not valid in this state */
 #define CT_NEXT_REOPEN 0xfffe  /* starts a new connection over this one */
 
-/* Timeout classes: each protocol reads its timeouts from one row. */
-enum ct_tmo_class { CT_TMO_TCP, CT_TMO_UDP, CT_TMO_ICMP, CT_TMO_MAX };
+/* The state machines; each also names its row of timeouts. */
+enum ct_proto {
+	CT_PROTO_TCP,   /* ct_tcp.c */
+	CT_PROTO_DGRAM, /* UDP and every protocol without a machine of its own */
+	CT_PROTO_ICMP,  /* ICMP/ICMPv6 echo, ct_icmp.c */
+	CT_PROTO_MAX
+};
 
 /* Events are per protocol, except these two. */
 #define CT_EV_BAD 0xff       /* can never be valid */
@@ -83,27 +88,29 @@ enum ct_tmo_class { CT_TMO_TCP, CT_TMO_UDP, CT_TMO_ICMP, CT_TMO_MAX };
 #define CT_EV_RELATED 0xfd   /* (ct.c) an ICMP error's quoted packet */
 
 /*
- * A protocol's state machine: pure functions on small integers, so ct.c can
+ * Each state machine is three pure functions on small integers, so ct.c can
  * compute a transition and publish it with one compare-and-swap (and retry
- * on a new state if another worker got there first).
+ * on a new state if another worker got there first):
+ *   event(pkt)          the packet's event code (protocol specific),
+ *                       CT_EV_BAD if it can never be valid, CT_EV_UNTRACKED
+ *                       if it is not part of any connection;
+ *   open(ev)            the proto state of a connection 'ev' opens, or
+ *                       XV_CT_STATE_NONE if 'ev' cannot open one;
+ *   next(pst, dir, ev)  the proto state after 'ev' from 'dir' in 'pst', or
+ *                       CT_NEXT_INVALID / CT_NEXT_REOPEN.
+ * ct_proto_event/open/next dispatch with a switch: direct calls, and the
+ * datagram machine (most of the traffic) inline.
  */
-struct ct_proto {
-	/* Event code of 'pkt' (protocol specific), CT_EV_BAD if the packet
-	 * can never be valid, CT_EV_UNTRACKED if it is not part of any
-	 * connection. */
-	uint8_t (*event)(const struct xv_ct_pkt *pkt);
-	/* Proto state of a connection that 'ev' opens; XV_CT_STATE_NONE if
-	 * 'ev' cannot open one. */
-	uint16_t (*open)(uint8_t ev);
-	/* Proto state after 'ev' from 'dir' in proto state 'pst', or
-	 * CT_NEXT_INVALID / CT_NEXT_REOPEN. */
-	uint16_t (*next)(uint16_t pst, unsigned int dir, uint8_t ev);
-	enum ct_tmo_class tmo_class;
-};
+uint8_t ct_tcp_event(const struct xv_ct_pkt *pkt);
+uint16_t ct_tcp_open(uint8_t ev);
+uint16_t ct_tcp_next(uint16_t pst, unsigned int dir, uint8_t ev);
+uint8_t ct_icmp_event(const struct xv_ct_pkt *pkt);
+uint16_t ct_icmp_open(uint8_t ev);
+uint16_t ct_icmp_next(uint16_t pst, unsigned int dir, uint8_t ev);
 
-/* The datagram state machine's one event and its transition (ct_udp.c):
- * inline, so ct.c runs it for UDP, most of the traffic, without calls
- * through the table. */
+/* The datagram machine: any packet opens a pseudo-connection, UNREPLIED
+ * until the other side sends, REPLIED after. Nothing is invalid once the
+ * connection exists. */
 #define CT_DGRAM_EV 0
 static inline uint16_t
 ct_dgram_next(uint16_t pst, unsigned int dir)
@@ -113,9 +120,44 @@ ct_dgram_next(uint16_t pst, unsigned int dir)
 	return dir == XV_CT_DIR_REPLY ? PST(XV_CT_REPLIED, 0) : pst;
 }
 
-extern const struct ct_proto xv_ct_proto_tcp;
-extern const struct ct_proto xv_ct_proto_udp;
-extern const struct ct_proto xv_ct_proto_icmp;
+static inline uint8_t
+ct_proto_event(enum ct_proto p, const struct xv_ct_pkt *pkt)
+{
+	switch (p) {
+	case CT_PROTO_TCP:
+		return ct_tcp_event(pkt);
+	case CT_PROTO_ICMP:
+		return ct_icmp_event(pkt);
+	default:
+		return CT_DGRAM_EV;
+	}
+}
+
+static inline uint16_t
+ct_proto_open(enum ct_proto p, uint8_t ev)
+{
+	switch (p) {
+	case CT_PROTO_TCP:
+		return ct_tcp_open(ev);
+	case CT_PROTO_ICMP:
+		return ct_icmp_open(ev);
+	default:
+		return PST(XV_CT_UNREPLIED, 0);
+	}
+}
+
+static inline uint16_t
+ct_proto_next(enum ct_proto p, uint16_t pst, unsigned int dir, uint8_t ev)
+{
+	switch (p) {
+	case CT_PROTO_TCP:
+		return ct_tcp_next(pst, dir, ev);
+	case CT_PROTO_ICMP:
+		return ct_icmp_next(pst, dir, ev);
+	default:
+		return ct_dgram_next(pst, dir);
+	}
+}
 
 /* Removed positions waiting for a grace period: a FIFO of positions cut
  * into batches, each closed with one RCU token. */
@@ -148,8 +190,8 @@ struct xv_ct {
 	uint32_t n_slots;        /* positions: the capacity */
 	uint32_t capacity;
 	unsigned int tick_shift; /* tick = now >> tick_shift (<= 1 ms) */
-	uint32_t tmo[CT_TMO_MAX][XV_CT_STATE_MAX]; /* in ticks */
-	uint32_t slack[CT_TMO_MAX][XV_CT_STATE_MAX]; /* see refresh() */
+	uint32_t tmo[CT_PROTO_MAX][XV_CT_STATE_MAX]; /* in ticks */
+	uint32_t slack[CT_PROTO_MAX][XV_CT_STATE_MAX]; /* see refresh() */
 	uint64_t hz;
 	struct rte_rcu_qsbr *rcu;
 	struct ct_lcore_stats *stats; /* RTE_MAX_LCORE + 1 (shared slot) */

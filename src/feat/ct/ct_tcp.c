@@ -33,8 +33,8 @@ static const uint8_t tcp_events[16] = {
 	[0xf] = CT_EV_BAD,
 };
 
-static uint8_t
-tcp_event(const struct xv_ct_pkt *pkt)
+uint8_t
+ct_tcp_event(const struct xv_ct_pkt *pkt)
 {
 	uint8_t f = pkt->tcp_flags;
 
@@ -42,8 +42,8 @@ tcp_event(const struct xv_ct_pkt *pkt)
 			  (f & TCP_ACK) >> 1];
 }
 
-static uint16_t
-tcp_open(uint8_t ev)
+uint16_t
+ct_tcp_open(uint8_t ev)
 {
 	return ev == EV_SYN ? PST(XV_CT_TCP_SYN_SENT, 0) : XV_CT_STATE_NONE;
 }
@@ -79,8 +79,8 @@ static const uint8_t tcp_table[2][EV_MAX][6] = {
 	},
 };
 
-static uint16_t
-tcp_next(uint16_t pst, unsigned int dir, uint8_t ev)
+uint16_t
+ct_tcp_next(uint16_t pst, unsigned int dir, uint8_t ev)
 {
 	unsigned int st = PST_ST(pst), fins = PST_FLAGS(pst);
 	uint8_t to;
@@ -100,10 +100,3 @@ tcp_next(uint16_t pst, unsigned int dir, uint8_t ev)
 		return PST(to, fins);
 	}
 }
-
-const struct ct_proto xv_ct_proto_tcp = {
-	.event = tcp_event,
-	.open = tcp_open,
-	.next = tcp_next,
-	.tmo_class = CT_TMO_TCP,
-};
