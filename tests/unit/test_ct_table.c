@@ -56,17 +56,15 @@ rand_key(struct ct_key *k)
 static uint32_t
 bucket_of(const struct ct_table *t, const struct ct_key *k)
 {
-	return ct_table_hash(t, k) & t->bucket_mask;
+	return ct_table_bucket(t, ct_table_hash(t, k));
 }
 
-/* The other bucket, as ct_table.c computes it. */
 static uint32_t
 other_of(const struct ct_table *t, const struct ct_key *k)
 {
 	uint32_t h = ct_table_hash(t, k);
 
-	return ((h & t->bucket_mask) ^ ((uint32_t)(uint16_t)(h >> 16) * 0x9e3779b1u | 1)) &
-	       t->bucket_mask;
+	return ct_table_other_bucket(t, ct_table_bucket(t, h), ct_table_sig(h));
 }
 
 /* A random key whose buckets are 'p' and (if 'q' >= 0) 'q', or whose

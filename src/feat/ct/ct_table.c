@@ -12,20 +12,6 @@
 
 #include "ct_table.h"
 
-static inline uint16_t
-sig_of(uint32_t hash)
-{
-	return hash >> 16;
-}
-
-/* The other bucket of a key in bucket 'b' with signature 'sig'. The XOR
- * makes the relation symmetric; the constant is odd, so it is never 'b'. */
-static inline uint32_t
-other_bucket(const struct ct_table *t, uint32_t b, uint16_t sig)
-{
-	return (b ^ ((uint32_t)sig * 0x9e3779b1u | 1)) & t->bucket_mask;
-}
-
 /* Slots of 'b' whose signature is 'sig': bit 2*i for slot i. */
 static inline unsigned int
 sig_hits(const struct ct_bucket *b, uint16_t sig)
@@ -78,15 +64,16 @@ find(const struct ct_table *t, const struct ct_bucket *b, uint16_t sig,
 	return -1;
 }
 
+/* Position of 'k' (hash 'hash') in either of its buckets, or -1. */
 static inline int32_t
 find_both(const struct ct_table *t, uint32_t hash, const struct ct_key *k)
 {
-	uint32_t b = hash & t->bucket_mask;
-	int32_t p = find(t, &t->buckets[b], sig_of(hash), k);
+	uint32_t b = ct_table_bucket(t, hash);
+	uint16_t sig = ct_table_sig(hash);
+	int32_t p = find(t, &t->buckets[b], sig, k);
 
 	if (p < 0)
-		p = find(t, &t->buckets[other_bucket(t, b, sig_of(hash))],
-			 sig_of(hash), k);
+		p = find(t, &t->buckets[ct_table_other_bucket(t, b, sig)], sig, k);
 	return p;
 }
 
@@ -94,35 +81,28 @@ void
 ct_table_lookup(const struct ct_table *t, const struct ct_key *keys,
 		const uint32_t *hash, unsigned int n, int32_t *pos)
 {
-	const struct ct_bucket *prim[CT_TABLE_BURST];
 	uint32_t moves = __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE), now;
-	unsigned int i, misses = 0;
+	unsigned int i, misses;
 
-	/* Passes, so each packet's loads overlap the others': the primary
-	 * buckets (prefetched by the caller as it hashed, ct_table_prefetch),
-	 * then the entries their signatures point to, then the comparisons
-	 * (which find both in cache). */
+	/* Two passes, so each packet's loads overlap the others': the entries
+	 * the signatures in the primary buckets (prefetched by the caller as
+	 * it hashed, ct_table_prefetch) point to, then the comparisons (which
+	 * find both lines in cache). */
 	for (i = 0; i < n; i++) {
-		unsigned int m;
+		const struct ct_bucket *b = &t->buckets[ct_table_bucket(t, hash[i])];
+		unsigned int m = sig_hits(b, ct_table_sig(hash[i]));
 		uint32_t p;
 
-		prim[i] = &t->buckets[hash[i] & t->bucket_mask];
-		m = sig_hits(prim[i], sig_of(hash[i]));
 		if (m == 0)
 			continue;
-		p = __atomic_load_n(&prim[i]->pos[__builtin_ctz(m) >> 1],
-				    __ATOMIC_RELAXED);
+		p = __atomic_load_n(&b->pos[__builtin_ctz(m) >> 1], __ATOMIC_RELAXED);
 		if (p != 0)
 			rte_prefetch0(&t->entries[p - 1]);
 	}
+	misses = 0;
 	for (i = 0; i < n; i++) {
-		pos[i] = find(t, prim[i], sig_of(hash[i]), &keys[i]);
-		if (pos[i] < 0) {
-			pos[i] = find(t, &t->buckets[other_bucket(t,
-					hash[i] & t->bucket_mask, sig_of(hash[i]))],
-				      sig_of(hash[i]), &keys[i]);
-			misses += pos[i] < 0;
-		}
+		pos[i] = find_both(t, hash[i], &keys[i]);
+		misses += pos[i] < 0;
 	}
 	/* A miss may have looked in the two buckets on either side of a
 	 * move: if one happened meanwhile, look again. */
@@ -169,7 +149,7 @@ make_room(struct ct_table *t, uint32_t bi)
 	unsigned int s;
 
 	for (s = 0; s < CT_BUCKET_SLOTS; s++) {
-		struct ct_bucket *o = &t->buckets[other_bucket(t, bi, b->sig[s])];
+		struct ct_bucket *o = &t->buckets[ct_table_other_bucket(t, bi, b->sig[s])];
 		int e = empty_slot(o);
 
 		if (e < 0)
@@ -188,8 +168,8 @@ make_room(struct ct_table *t, uint32_t bi)
 int32_t
 ct_table_add(struct ct_table *t, const struct ct_key *k, uint32_t hash)
 {
-	uint16_t sig = sig_of(hash);
-	uint32_t b1 = hash & t->bucket_mask, b2 = other_bucket(t, b1, sig), pos;
+	uint16_t sig = ct_table_sig(hash);
+	uint32_t b1 = ct_table_bucket(t, hash), b2 = ct_table_other_bucket(t, b1, sig), pos;
 	struct ct_bucket *b;
 	int32_t ret;
 	int s;
@@ -230,7 +210,7 @@ int
 ct_table_del(struct ct_table *t, uint32_t pos)
 {
 	uint32_t hash = ct_table_hash(t, &t->entries[pos].key);
-	uint32_t bi = hash & t->bucket_mask;
+	uint32_t bi = ct_table_bucket(t, hash);
 	unsigned int i, s;
 	int ret = -ENOENT;
 
@@ -244,7 +224,7 @@ ct_table_del(struct ct_table *t, uint32_t pos)
 				ret = 0;
 				break;
 			}
-		bi = other_bucket(t, bi, sig_of(hash));
+		bi = ct_table_other_bucket(t, bi, ct_table_sig(hash));
 	}
 	rte_spinlock_unlock(&t->lock);
 	return ret;

@@ -83,9 +83,6 @@ struct ct_table {
 	uint64_t n_moved; /* entries moved to make room (a statistic) */
 };
 
-/* Largest burst ct_table_lookup takes. */
-#define CT_TABLE_BURST 64
-
 struct ct_table *ct_table_create(uint32_t n_entries, int socket, uint32_t seed);
 void ct_table_free(struct ct_table *t);
 
@@ -146,16 +143,36 @@ ct_table_hash(const struct ct_table *t, const struct ct_key *k)
 	return ct_key_hash(t->seed, head, k, a0, a1);
 }
 
+/* A key's signature and primary bucket, from its hash. */
+static inline uint16_t
+ct_table_sig(uint32_t hash)
+{
+	return hash >> 16;
+}
+
+static inline uint32_t
+ct_table_bucket(const struct ct_table *t, uint32_t hash)
+{
+	return hash & t->bucket_mask;
+}
+
+/* The other bucket of a key in bucket 'b' with signature 'sig'. The XOR
+ * makes the relation symmetric; the constant is odd, so it is never 'b'. */
+static inline uint32_t
+ct_table_other_bucket(const struct ct_table *t, uint32_t b, uint16_t sig)
+{
+	return (b ^ ((uint32_t)sig * 0x9e3779b1u | 1)) & t->bucket_mask;
+}
+
 /* Start loading the primary bucket of a key with hash 'hash': called as
  * soon as the hash is known, so the line is there by the lookup. */
 static inline void
 ct_table_prefetch(const struct ct_table *t, uint32_t hash)
 {
-	rte_prefetch0(&t->buckets[hash & t->bucket_mask]);
+	rte_prefetch0(&t->buckets[ct_table_bucket(t, hash)]);
 }
 
-/* Positions of 'n' (<= CT_TABLE_BURST) keys with their hashes, -1 where a
- * key is absent. */
+/* Positions of 'n' keys with their hashes, -1 where a key is absent. */
 void ct_table_lookup(const struct ct_table *t, const struct ct_key *keys,
 		     const uint32_t *hash, unsigned int n, int32_t *pos);
 
