@@ -207,6 +207,15 @@ struct xv_nnet {
 	uint16_t *unknown;
 };
 
+/* Each worker's last MAC table answer: a burst's unicast mostly goes to
+ * one MAC, and so do the bursts after it. Part of the view, so a new view
+ * starts with none. */
+struct xv_mac_memo {
+	struct xv_mac_key key;
+	uint16_t idx;  /* nport index, or XV_NPORT_NONE: no port owns it */
+	uint8_t valid;
+} __rte_cache_aligned;
+
 struct xv_net_view {
 	unsigned int n_ports;
 	unsigned int n_nets;
@@ -216,6 +225,7 @@ struct xv_net_view {
 	const struct xv_acl_set *acl;   /* NULL: no filtered port */
 	struct xv_ct *ct;               /* never NULL: made with the first network */
 	uint16_t by_slot[XV_MAX_PORTS]; /* port->slot -> nport, or NONE */
+	struct xv_mac_memo *memo;       /* XV_MAX_WORKERS, written by each worker */
 };
 
 /* The published view (workers load it with acquire, once per burst). */

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Switching a burst in a network (workers). Per burst, in stages so each
- * stage runs over all packets at once (and the table lookups are bulk):
- *   1. parse and check the source (anti-spoofing) -- per packet;
- *   2. destination by MAC: one bulk lookup in the view's MAC table;
- *   3. conntrack: one bulk lookup for packets with a filtered end;
- *   4. security groups: one classify call for packets that open a
+ * table is looked up for the whole burst at once:
+ *   1. per packet: parse, check the source (anti-spoofing), find the
+ *      destination by MAC (each worker memoizes its last answer: a burst's
+ *      unicast mostly goes to one MAC), pick what conntrack has a say on;
+ *   2. conntrack: one bulk lookup for packets with a filtered end;
+ *   3. security groups: one classify call for packets that open a
  *      connection (or are not tracked), egress and ingress keys together;
- *   5. commit the allowed new connections, group packets by destination
+ *   4. commit the allowed new connections, group packets by destination
  *      and send each group with one burst.
  * Broadcast and multicast go to every other port of the network; the same
  * mbuf is sent to each (reference counts), since neither vhost nor the PMDs
@@ -515,33 +516,6 @@ send_bucket(const struct xv_net_view *v, unsigned int w, struct bucket *b)
 	b->n = 0;
 }
 
-/*
- * If every packet of the burst that was not dropped is unicast to one
- * port (the usual case: a VM talking to its gateway or one peer), send
- * them at once, in order, and return true; else leave the burst alone.
- */
-static bool
-send_one_dst(const struct xv_net_view *v, unsigned int w,
-	     struct rte_mbuf **pkts, const struct pinfo *pi, uint16_t n)
-{
-	uint16_t dst = DST_DROP, i, k = 0;
-
-	for (i = 0; i < n; i++) {
-		if (pi[i].dst == DST_DROP)
-			continue;
-		if (pi[i].dst >= DST_UNKNOWN || (dst != DST_DROP && pi[i].dst != dst))
-			return false;
-		dst = pi[i].dst;
-	}
-	if (dst == DST_DROP)
-		return true; /* all dropped */
-	for (i = 0; i < n; i++)
-		if (pi[i].dst != DST_DROP)
-			pkts[k++] = pkts[i];
-	send_to(v, w, dst, pkts, k);
-	return true;
-}
-
 static void
 flush_all(const struct xv_net_view *v, unsigned int w, struct out *o)
 {
@@ -646,6 +620,32 @@ flood(const struct xv_net_view *v, unsigned int w, struct out *o,
 	rte_pktmbuf_free(m);
 }
 
+/*
+ * The nport owning unicast MAC 'mac' in network 'net', or XV_NPORT_NONE:
+ * from worker 'w''s memo when it is the MAC asked last, else from the
+ * table (and memoized).
+ */
+static __rte_always_inline uint16_t
+mac_owner(const struct xv_net_view *v, unsigned int w, uint16_t net,
+	  const struct rte_ether_addr *mac)
+{
+	struct xv_mac_memo *mm = &v->memo[w];
+	struct xv_mac_key key;
+	void *data;
+
+	if (likely(mm->valid && mm->key.net == net &&
+		   rte_is_same_ether_addr(&mm->key.mac, mac)))
+		return mm->idx;
+	memset(&key, 0, sizeof(key));
+	key.mac = *mac;
+	key.net = net;
+	mm->key = key;
+	mm->idx = rte_hash_lookup_data(v->macs, &key, &data) >= 0 ?
+			  (uint16_t)(uintptr_t)data : XV_NPORT_NONE;
+	mm->valid = 1;
+	return mm->idx;
+}
+
 void
 xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 	     uint16_t n)
@@ -660,13 +660,10 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 	const struct xv_acl_key *keys[2 * XV_BURST_MAX];
 	uint8_t allow[2 * XV_BURST_MAX];
 	uint16_t ct_idx[XV_BURST_MAX], key_pkt[2 * XV_BURST_MAX];
-	const void *mk[XV_BURST_MAX];
-	struct xv_mac_key mkeys[XV_BURST_MAX];
-	uint8_t key_of[XV_BURST_MAX];       /* packet -> its MAC key */
-	void *mdata[XV_BURST_MAX];
-	uint64_t hits = 0, now;
-	unsigned int i, n_mk = 0, n_ct = 0, n_keys = 0;
-	uint16_t idx;
+	uint16_t one_dst = DST_DROP; /* the one unicast destination, if one */
+	uint64_t now;
+	unsigned int i, n_ct = 0, n_keys = 0;
+	uint16_t idx, miss;
 	struct out o;
 
 	idx = v != NULL ? v->by_slot[poll->in->slot] : XV_NPORT_NONE;
@@ -678,58 +675,36 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 	}
 	src = &v->ports[idx];
 	net = &v->nets[src->net];
+	/* A MAC no port owns (the gateway's, typically) goes to the ports
+	 * that take unknown unicast: when that is one port (the uplink), it
+	 * is plainly the destination; those ports are unfiltered, so
+	 * conntrack and the rules decide the same. */
+	miss = net->n_unknown == 1 ? net->unknown[0] : DST_UNKNOWN;
 
-	/* 1. parse, anti-spoofing; 2. collect unicast MACs. */
+	/* 1. Per packet: parse and check the source, find the destination,
+	 * and pick what conntrack has a say on: IP unicast with a filtered
+	 * end. */
 	for (i = 0; i < n; i++) {
+		struct pinfo *p = &pi[i];
 		const struct rte_ether_hdr *eh;
-		enum xv_drop_reason r = parse(pkts[i], src, &pi[i]);
+		const struct xv_nport *dst;
+		enum xv_drop_reason r = parse(pkts[i], src, p);
 
 		if (unlikely(r != OK)) {
-			pi[i].dst = DST_DROP;
+			p->dst = DST_DROP;
 			drop(pkts[i], ist, r);
 			continue;
 		}
-		pi[i].ct.zone = net->zone;
+		p->ct.zone = net->zone;
 		eh = rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
 		if (unlikely(rte_is_multicast_ether_addr(&eh->dst_addr))) {
-			pi[i].dst = DST_FLOOD;
+			p->dst = DST_FLOOD;
+			one_dst = DST_FLOOD;
 			continue;
 		}
-		pi[i].dst = DST_UNKNOWN;
-		/* A burst's packets mostly share their destination: look up
-		 * each run of one MAC once. */
-		if (n_mk > 0 && rte_is_same_ether_addr(&eh->dst_addr,
-							&mkeys[n_mk - 1].mac)) {
-			key_of[i] = n_mk - 1;
-			continue;
-		}
-		memset(&mkeys[n_mk], 0, sizeof(mkeys[n_mk]));
-		mkeys[n_mk].mac = eh->dst_addr;
-		mkeys[n_mk].net = src->net;
-		mk[n_mk] = &mkeys[n_mk];
-		key_of[i] = n_mk++;
-	}
-	if (n_mk > 0) {
-		/* A MAC no port owns (the gateway's, typically) goes to the
-		 * ports that take unknown unicast: when that is one port (the
-		 * uplink), it is plainly the destination; those ports are
-		 * unfiltered, so conntrack and the rules decide the same. */
-		uint16_t miss = net->n_unknown == 1 ? net->unknown[0] : DST_UNKNOWN;
-
-		rte_hash_lookup_bulk_data(v->macs, mk, n_mk, &hits, mdata);
-		for (i = 0; i < n; i++)
-			if (pi[i].dst == DST_UNKNOWN)
-				pi[i].dst = hits & (1ull << key_of[i]) ?
-					    (uint16_t)(uintptr_t)mdata[key_of[i]] : miss;
-	}
-
-	/* 3. conntrack, for IP unicast with a filtered end. */
-	for (i = 0; i < n; i++) {
-		struct pinfo *p = &pi[i];
-		const struct xv_nport *dst;
-
-		if (p->dst == DST_DROP || p->dst == DST_FLOOD)
-			continue;
+		p->dst = mac_owner(v, w, src->net, &eh->dst_addr);
+		if (p->dst == XV_NPORT_NONE)
+			p->dst = miss;
 		if (p->dst == DST_UNKNOWN) {
 			dst = NULL; /* unfiltered receivers only */
 			if (unlikely(net->n_unknown == 0)) {
@@ -750,6 +725,11 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 			drop(pkts[i], &dst->port->wstats[w], XV_DROP_BAD_ETHERTYPE);
 			continue;
 		}
+		/* DST_FLOOD and DST_UNKNOWN stay (above any nport index). */
+		if (one_dst == DST_DROP)
+			one_dst = p->dst;
+		else if (one_dst != p->dst)
+			one_dst = DST_FLOOD;
 		if (p->l3 != L3_IP || p->exempt ||
 		    !(src->filtered || (dst != NULL && dst->filtered)))
 			continue;
@@ -761,11 +741,13 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 		ctp[n_ct] = &p->ct;
 		ct_idx[n_ct++] = i;
 	}
+
+	/* 2. conntrack. */
 	now = rte_rdtsc();
 	if (n_ct > 0)
 		xv_ct_lookup(v->ct, ctp, ctr, n_ct, now);
 
-	/* 4. rules for what is not part of a known connection. */
+	/* 3. rules for what is not part of a known connection. */
 	for (i = 0; i < n_ct; i++) {
 		struct pinfo *p = &pi[ct_idx[i]];
 		const struct xv_nport *dst = p->dst == DST_UNKNOWN ? NULL :
@@ -810,7 +792,7 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 				drop(pkts[ct_idx[c]], ist, XV_DROP_SG_EGRESS);
 			p->dst = DST_DROP;
 		}
-		/* 5a. commit the connections the rules allowed. */
+		/* 4a. commit the connections the rules allowed. */
 		for (i = 0; i < n_ct; i++) {
 			struct pinfo *p = &pi[ct_idx[i]];
 			int ret;
@@ -826,9 +808,20 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 		}
 	}
 
-	/* 5b. send. */
-	if (likely(send_one_dst(v, w, pkts, pi, n)))
+	/* 4b. send: usually every packet left goes to one port, at once and
+	 * in order. */
+	if (likely(one_dst < DST_UNKNOWN)) {
+		uint16_t k = 0;
+
+		for (i = 0; i < n; i++)
+			if (pi[i].dst != DST_DROP)
+				pkts[k++] = pkts[i];
+		if (k > 0)
+			send_to(v, w, one_dst, pkts, k);
 		return;
+	}
+	if (one_dst == DST_DROP)
+		return; /* all dropped */
 	o.n = 0;
 	for (i = 0; i < n; i++) {
 		struct pinfo *p = &pi[i];

@@ -249,6 +249,7 @@ view_free(struct xv_net_view *v)
 	free(v->nets);
 	free(v->ports);
 	rte_hash_free(v->macs);
+	free(v->memo);
 	free(v);
 }
 
@@ -322,6 +323,10 @@ view_build(struct xv_net_view **out)
 	memset(v->by_slot, 0xff, sizeof(v->by_slot));
 	v->ports = calloc(n, sizeof(*v->ports));
 	v->nets = calloc(xv_n_networks, sizeof(*v->nets));
+	v->memo = aligned_alloc(RTE_CACHE_LINE_SIZE,
+				XV_MAX_WORKERS * sizeof(*v->memo));
+	if (v->memo != NULL)
+		memset(v->memo, 0, XV_MAX_WORKERS * sizeof(*v->memo));
 	snprintf(hname, sizeof(hname), "xv_mac%u", hash_seq++);
 	hp.name = hname;
 	hp.entries = RTE_MAX(2 * n, 64u);
@@ -329,7 +334,8 @@ view_build(struct xv_net_view **out)
 	hp.hash_func = rte_jhash;
 	hp.socket_id = SOCKET_ID_ANY;
 	v->macs = rte_hash_create(&hp);
-	if (v->ports == NULL || v->nets == NULL || v->macs == NULL)
+	if (v->ports == NULL || v->nets == NULL || v->macs == NULL ||
+	    v->memo == NULL)
 		goto fail;
 	v->n_nets = xv_n_networks;
 	v->ct = ct;
