@@ -25,7 +25,7 @@ RTE_LOG_REGISTER(xv_logtype_ct, xvio.ct, INFO);
 	rte_log(RTE_LOG_##lvl, xv_logtype_ct, "xvio: ct: " fmt "\n", ##__VA_ARGS__)
 
 /* Packets looked up per ct_table_lookup call. */
-#define CT_CHUNK 32
+#define CT_CHUNK CT_TABLE_LOOKUP_MAX
 /* Longest timeout in ticks: expiry times are compared as signed 32-bit
  * differences, and this leaves 2^28 ticks (> 37 hours) for a sweep to be
  * late before an expired word could look alive again. */

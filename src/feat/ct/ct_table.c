@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include <rte_branch_prediction.h>
+#include <rte_debug.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 #include <rte_vect.h>
@@ -82,25 +83,35 @@ ct_table_lookup(const struct ct_table *t, const struct ct_key *keys,
 		const uint32_t *hash, unsigned int n, int32_t *pos)
 {
 	uint32_t moves = __atomic_load_n(&t->moves, __ATOMIC_ACQUIRE), now;
+	uint32_t first[CT_TABLE_LOOKUP_MAX]; /* position + 1 of each key's
+						first candidate */
 	unsigned int i, misses;
 
-	/* Two passes, so each packet's loads overlap the others': the entries
-	 * the signatures in the primary buckets (prefetched by the caller as
-	 * it hashed, ct_table_prefetch) point to, then the comparisons (which
-	 * find both lines in cache). */
+	RTE_ASSERT(n <= CT_TABLE_LOOKUP_MAX);
+	/* Two passes, so each packet's loads overlap the others': the entry
+	 * the first signature match in the primary bucket (prefetched by the
+	 * caller as it hashed, ct_table_prefetch) points to, then the
+	 * comparisons (which find both lines in cache). That first match is
+	 * nearly always the key; the full search runs only when it is not. */
 	for (i = 0; i < n; i++) {
 		const struct ct_bucket *b = &t->buckets[ct_table_bucket(t, hash[i])];
 		unsigned int m = sig_hits(b, ct_table_sig(hash[i]));
-		uint32_t p;
 
+		first[i] = 0;
 		if (m == 0)
 			continue;
-		p = __atomic_load_n(&b->pos[__builtin_ctz(m) >> 1], __ATOMIC_RELAXED);
-		if (p != 0)
-			rte_prefetch0(&t->entries[p - 1]);
+		first[i] = __atomic_load_n(&b->pos[__builtin_ctz(m) >> 1],
+					   __ATOMIC_ACQUIRE);
+		if (first[i] != 0)
+			rte_prefetch0(&t->entries[first[i] - 1]);
 	}
 	misses = 0;
 	for (i = 0; i < n; i++) {
+		if (likely(first[i] != 0 &&
+			   key_eq(&t->entries[first[i] - 1].key, &keys[i]))) {
+			pos[i] = first[i] - 1;
+			continue;
+		}
 		pos[i] = find_both(t, hash[i], &keys[i]);
 		misses += pos[i] < 0;
 	}

@@ -206,7 +206,9 @@ ct_table_prefetch(const struct ct_table *t, uint32_t hash)
 	rte_prefetch0(&t->buckets[ct_table_bucket(t, hash)]);
 }
 
-/* Positions of 'n' keys with their hashes, -1 where a key is absent. */
+/* Positions of 'n' (at most CT_TABLE_LOOKUP_MAX) keys with their hashes,
+ * -1 where a key is absent. */
+#define CT_TABLE_LOOKUP_MAX 32
 void ct_table_lookup(const struct ct_table *t, const struct ct_key *keys,
 		     const uint32_t *hash, unsigned int n, int32_t *pos);
 
