@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# dp-ab.sh BUILD_DIR...: A/B of the network-mode datapath's own cost, for
+# developers comparing builds (bench.sh is the benchmark against the peers).
+#
+# One core, no generator: xvio's worker (CPU 1) reads the fw scenario's
+# traffic from a net_pcap port (infinite_rx: the pcap's packets again and
+# again) that has port security and the 1,000 security-group rules, and
+# switches it through conntrack to a net_null uplink. So the worker is always
+# saturated, and its busy cycles per packet are the datapath plus a cheap
+# source and sink. Each run samples the counters every 0.2 s and keeps the
+# minimum (the host's quiet moments); builds are alternated run by run, and
+# the median of each build's minimums is reported. A difference of 3-4
+# cycles shows up; the full benchmark cannot see under about 15.
+#
+# The relay of the same source (DPAB_MODE=relay) gives the io floor.
+# Flows: the pcap's packets stay in the port's ring, so the flow count is
+# bounded by the mbuf pool (1k works; 100k does not fit).
+#
+# Environment: DPAB_ROUNDS (default 5), DPAB_FLOWS (default 1000),
+# DPAB_MODE fw|relay (default fw), DPAB_RULES (default 1000).
+# Run as root from anywhere, with hugepages set up (make bench does that).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
+bench_settings
+
+ROUNDS=${DPAB_ROUNDS:-5}
+FLOWS=${DPAB_FLOWS:-1000}
+MODE=${DPAB_MODE:-fw}
+RULES=${DPAB_RULES:-1000}
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR... (each with xvio and xvioctl)" >&2; exit 2; }
+for b in "$@"; do
+	if [ ! -x "$b/xvio" ] || [ ! -x "$b/xvioctl" ]; then
+		echo "dp-ab: $b has no xvio/xvioctl" >&2
+		exit 2
+	fi
+done
+case $MODE in fw | relay) ;; *) echo "dp-ab: DPAB_MODE must be fw or relay" >&2; exit 2 ;; esac
+
+T=$(mktemp -d /tmp/xvio-dpab.XXXXXX)
+XV_PID=
+cleanup() { xv_stop; rm -rf "$T"; }
+on_exit cleanup
+
+"$PY" "$ROOT/bench/mkpcap.py" --flows "$FLOWS" "$T/flows.pcap" || exit 1
+"$PY" "$ROOT/bench/fwrules.py" "$T/fw" "$RULES" 0 >/dev/null || exit 1
+read -r SRC_MAC SRC_IP < <(cd "$ROOT/bench" && "$PY" -B -c 'import mkpcap; print(mkpcap.SRC_MAC, mkpcap.SRC_IP)')
+
+# one_run BUILD -> "MIN MEDIAN" busy cycles per packet over 0.2 s intervals
+one_run() {
+	local b=$1 src="net_pcap0,rx_pcap=$T/flows.pcap,infinite_rx=1" i prev cur out=""
+	RUNDIR=$T/run
+	mkdir -p "$RUNDIR"
+	XVIO_BIN=$b/xvio XVIOCTL=$b/xvioctl
+	xv_start || return 1
+	if [ "$MODE" = fw ]; then
+		xv_do network add n && xv_do sg add fw &&
+			xv_do port add nic eth net_null0,no-rx=1 --network n --uplink &&
+			xv_do port add vm eth "$src" --network n --mac "$SRC_MAC" --ip "$SRC_IP" --sg fw &&
+			xv_do call sg.rule.add "$(cat "$T/fw/sg-rules.json")" || return 1
+	else
+		xv_do port add vm eth "$src" && xv_do port add nic eth net_null0,no-rx=1 &&
+			xv_do relay add vm nic || return 1
+	fi
+	sleep 2
+	snap() { xv --json stats | jq -r '[([.workers[].busy_cycles] | add), (.ports[] | select(.name == "nic") | .tx.packets)] | @tsv'; }
+	prev=$(snap) || return 1
+	for ((i = 0; i < 24; i++)); do
+		sleep 0.2
+		cur=$(snap) || return 1
+		out+="$prev	$cur"$'\n'
+		prev=$cur
+	done
+	xv_stop
+	printf '%s' "$out" | awk -F'\t' '$4 > $2 { print ($3 - $1) / ($4 - $2) }' | sort -n |
+		awk '{ a[NR] = $1 } END { if (NR) printf "%.1f %.1f\n", a[1], a[int((NR + 1) / 2)] }'
+}
+
+declare -A MINS
+for ((r = 1; r <= ROUNDS; r++)); do
+	for b in "$@"; do
+		res=$(one_run "$b") || { log "run failed with $b (log: $T/run)"; exit 1; }
+		[ -n "$res" ] || { log "no packets went through with $b"; exit 1; }
+		MINS[$b]+="${res%% *} "
+		echo "round $r  $b: min ${res%% *}, median ${res##* } busy cyc/pkt"
+	done
+done
+echo "$MODE, $FLOWS flows, median of per-run minimums (busy cyc/pkt):"
+for b in "$@"; do
+	# shellcheck disable=SC2086 # one number per word
+	printf '  %-40s %s   (%s)\n' "$b" "$(printf '%s\n' ${MINS[$b]} | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" "${MINS[$b]% }"
+done
