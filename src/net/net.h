@@ -209,11 +209,11 @@ struct xv_nnet {
 
 /* Each worker's last MAC table answer: a burst's unicast mostly goes to
  * one MAC, and so do the bursts after it. Part of the view, so a new view
- * starts with none. */
+ * starts with none: its memos hold the broadcast address, which is never
+ * looked up. */
 struct xv_mac_memo {
 	struct xv_mac_key key;
 	uint16_t idx;  /* nport index, or XV_NPORT_NONE: no port owns it */
-	uint8_t valid;
 } __rte_cache_aligned;
 
 struct xv_net_view {

@@ -554,6 +554,15 @@ drop(struct rte_mbuf *m, struct xv_port_wstats *st, enum xv_drop_reason r)
 	rte_pktmbuf_free(m);
 }
 
+/* Drop a packet of the burst: its info says so to the later stages. */
+static __rte_always_inline void
+discard(struct pinfo *p, struct rte_mbuf *m, struct xv_port_wstats *st,
+	enum xv_drop_reason r)
+{
+	p->dst = DST_DROP;
+	drop(m, st, r);
+}
+
 /* May a packet go from 'src' to 'dst' (both in one network)? */
 static __rte_always_inline bool
 forwardable(const struct xv_nport *src, const struct xv_nport *dst)
@@ -623,7 +632,8 @@ flood(const struct xv_net_view *v, unsigned int w, struct out *o,
 /*
  * The nport owning unicast MAC 'mac' in network 'net', or XV_NPORT_NONE:
  * from worker 'w''s memo when it is the MAC asked last, else from the
- * table (and memoized).
+ * table (and memoized). Only unicast is asked, so a new memo holds the
+ * broadcast address and answers nothing.
  */
 static __rte_always_inline uint16_t
 mac_owner(const struct xv_net_view *v, unsigned int w, uint16_t net,
@@ -633,8 +643,7 @@ mac_owner(const struct xv_net_view *v, unsigned int w, uint16_t net,
 	struct xv_mac_key key;
 	void *data;
 
-	if (likely(mm->valid && mm->key.net == net &&
-		   rte_is_same_ether_addr(&mm->key.mac, mac)))
+	if (likely(mm->key.net == net && rte_is_same_ether_addr(&mm->key.mac, mac)))
 		return mm->idx;
 	memset(&key, 0, sizeof(key));
 	key.mac = *mac;
@@ -642,7 +651,6 @@ mac_owner(const struct xv_net_view *v, unsigned int w, uint16_t net,
 	mm->key = key;
 	mm->idx = rte_hash_lookup_data(v->macs, &key, &data) >= 0 ?
 			  (uint16_t)(uintptr_t)data : XV_NPORT_NONE;
-	mm->valid = 1;
 	return mm->idx;
 }
 
@@ -660,7 +668,9 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 	const struct xv_acl_key *keys[2 * XV_BURST_MAX];
 	uint8_t allow[2 * XV_BURST_MAX];
 	uint16_t ct_idx[XV_BURST_MAX], key_pkt[2 * XV_BURST_MAX];
-	uint16_t one_dst = DST_DROP; /* the one unicast destination, if one */
+	/* Where the packets kept so far all go: DST_DROP before the first,
+	 * DST_FLOOD once they differ (or one floods). */
+	uint16_t one_dst = DST_DROP;
 	uint64_t now;
 	unsigned int i, n_ct = 0, n_keys = 0;
 	uint16_t idx, miss;
@@ -691,8 +701,7 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 		enum xv_drop_reason r = parse(pkts[i], src, p);
 
 		if (unlikely(r != OK)) {
-			p->dst = DST_DROP;
-			drop(pkts[i], ist, r);
+			discard(p, pkts[i], ist, r);
 			continue;
 		}
 		p->ct.zone = net->zone;
@@ -708,34 +717,26 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 		if (p->dst == DST_UNKNOWN) {
 			dst = NULL; /* unfiltered receivers only */
 			if (unlikely(net->n_unknown == 0)) {
-				p->dst = DST_DROP;
-				drop(pkts[i], ist, XV_DROP_NO_DEST);
+				discard(p, pkts[i], ist, XV_DROP_NO_DEST);
 				continue;
 			}
 		} else {
 			dst = &v->ports[p->dst];
 			if (unlikely(!forwardable(src, dst))) {
-				p->dst = DST_DROP;
-				drop(pkts[i], ist, XV_DROP_NO_DEST);
+				discard(p, pkts[i], ist, XV_DROP_NO_DEST);
 				continue;
 			}
 		}
 		if (unlikely(p->l3 == L3_OTHER && dst != NULL && dst->filtered)) {
-			p->dst = DST_DROP;
-			drop(pkts[i], &dst->port->wstats[w], XV_DROP_BAD_ETHERTYPE);
+			discard(p, pkts[i], &dst->port->wstats[w], XV_DROP_BAD_ETHERTYPE);
 			continue;
 		}
-		/* DST_FLOOD and DST_UNKNOWN stay (above any nport index). */
-		if (one_dst == DST_DROP)
-			one_dst = p->dst;
-		else if (one_dst != p->dst)
-			one_dst = DST_FLOOD;
+		one_dst = one_dst == DST_DROP || one_dst == p->dst ? p->dst : DST_FLOOD;
 		if (p->l3 != L3_IP || p->exempt ||
 		    !(src->filtered || (dst != NULL && dst->filtered)))
 			continue;
 		if (unlikely(p->frag)) {
-			p->dst = DST_DROP;
-			drop(pkts[i], ist, XV_DROP_FRAGMENT);
+			discard(p, pkts[i], ist, XV_DROP_FRAGMENT);
 			continue;
 		}
 		ctp[n_ct] = &p->ct;
@@ -758,8 +759,7 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 		case XV_CT_RELATED:
 			continue;
 		case XV_CT_INVALID:
-			p->dst = DST_DROP;
-			drop(pkts[ct_idx[i]], ist, XV_DROP_CT_INVALID);
+			discard(p, pkts[ct_idx[i]], ist, XV_DROP_CT_INVALID);
 			continue;
 		default: /* NEW, UNTRACKED */
 			break;
@@ -786,11 +786,10 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 			if (allow[i] || p->dst == DST_DROP)
 				continue;
 			if (key_pkt[i] & 0x8000)
-				drop(pkts[ct_idx[c]], &v->ports[p->dst].port->wstats[w],
-				     XV_DROP_SG_INGRESS);
+				discard(p, pkts[ct_idx[c]], &v->ports[p->dst].port->wstats[w],
+					XV_DROP_SG_INGRESS);
 			else
-				drop(pkts[ct_idx[c]], ist, XV_DROP_SG_EGRESS);
-			p->dst = DST_DROP;
+				discard(p, pkts[ct_idx[c]], ist, XV_DROP_SG_EGRESS);
 		}
 		/* 4a. commit the connections the rules allowed. */
 		for (i = 0; i < n_ct; i++) {
@@ -800,11 +799,9 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 			if (ctr[i].verdict != XV_CT_NEW || p->dst == DST_DROP)
 				continue;
 			ret = xv_ct_commit(v->ct, &p->ct, now);
-			if (unlikely(ret != 0)) {
-				p->dst = DST_DROP;
-				drop(pkts[ct_idx[i]], ist,
-				     ret == -ENOSPC ? XV_DROP_CT_FULL : XV_DROP_CT_INVALID);
-			}
+			if (unlikely(ret != 0))
+				discard(p, pkts[ct_idx[i]], ist,
+					ret == -ENOSPC ? XV_DROP_CT_FULL : XV_DROP_CT_INVALID);
 		}
 	}
 
