@@ -218,34 +218,6 @@ systems_for() {
 # Extra key=value lines for the run's meta.kv (fw setup and change figures).
 RUN_META=()
 
-# xv_fw_setup: xvio in network mode for the fw scenarios: network, uplink
-# (the null NIC), a security group without its default rules, the VM port
-# with the traffic's source MAC/IP and that group, then all the rules in one
-# sg.rule.add call (timed; its apply_ms recorded).
-FW_NET=fwnet FW_SG=fw # FW_MAC, FW_IP: set with the pcaps (the traffic's source)
-xv_fw_setup() {
-	local ids out t0 t1 n
-	xv_do network add "$FW_NET" && xv_do sg add "$FW_SG" || return 1
-	ids=$(xv call sg.show "{\"name\":\"$FW_SG\"}" | jq -ce '[.result.rules[].id]') ||
-		{ log "xvio: sg.show $FW_SG gave no rule list"; return 1; }
-	if [ "$ids" != "[]" ]; then
-		xv_do call sg.rule.del "{\"sg\":\"$FW_SG\",\"ids\":$ids}" || return 1
-	fi
-	xv_do port add nic eth net_null0,no-rx=1 --network "$FW_NET" --uplink &&
-		xv_do port add vm vhost "$SOCK0" --queues 1 --network "$FW_NET" --mac "$FW_MAC" --ip "$FW_IP" --sg "$FW_SG" ||
-		return 1
-	echo "+ xvioctl call sg.rule.add @sg-rules.json" >>"$RUNDIR/xvioctl.log"
-	t0=$(now_s)
-	out=$(xv call sg.rule.add "$(cat "$T/fw/sg-rules.json")" 2>>"$RUNDIR/xvioctl.log")
-	t1=$(now_s)
-	printf '%s\n' "$out" | cut -c1-300 >>"$RUNDIR/xvioctl.log"
-	n=$(printf '%s' "$out" | jq -e '.result.ids | length' 2>/dev/null)
-	[ "$n" = "$FW_RULES" ] || { log "xvio: sg.rule.add of $FW_RULES rules failed: $(printf '%s' "$out" | cut -c1-200)"; return 1; }
-	RUN_META+=("fw.load_rules=$n" "fw.load_apply_ms=$(printf '%s' "$out" | jq '.result.apply_ms')"
-		"fw.load_wall_ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b - a) * 1000}')")
-	xv --json status >"$RUNDIR/status.out" 2>/dev/null
-}
-
 # fw_change: add FW_CHANGE rules in one sg.rule.add call while traffic
 # flows (after the window), through bench/xvcall.py (the JSON is too long
 # for one command-line argument). The SUT counters are read right before
@@ -310,7 +282,7 @@ sut_up() { # SYS DIR SIZE SEQ
 			FAR=sut.port.nic.tx FAR_SRC=sut SUT_IN=sut.port.vm.rx SUT_OUT=sut.port.nic.tx
 			;;
 		fw/xvio)
-			xv_fw_setup || return 1
+			xv_fw_setup vhost "$SOCK0" --queues 1 || return 1
 			FAR=sut.port.nic.tx FAR_SRC=sut SUT_IN=sut.port.vm.rx SUT_OUT=sut.port.nic.tx
 			;;
 		n2g/*)

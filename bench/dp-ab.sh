@@ -46,7 +46,14 @@ on_exit cleanup
 
 "$PY" "$ROOT/bench/mkpcap.py" --flows "$FLOWS" "$T/flows.pcap" || exit 1
 "$PY" "$ROOT/bench/fwrules.py" "$T/fw" "$RULES" 0 >/dev/null || exit 1
-read -r SRC_MAC SRC_IP < <(cd "$ROOT/bench" && "$PY" -B -c 'import mkpcap; print(mkpcap.SRC_MAC, mkpcap.SRC_IP)')
+read -r FW_MAC FW_IP < <(cd "$ROOT/bench" && "$PY" -B -c 'import mkpcap; print(mkpcap.SRC_MAC, mkpcap.SRC_IP)')
+FW_RULES=$RULES
+RUN_META=()
+
+# snap -> "BUSY_CYCLES NIC_TX_PACKETS" (from xv_snap)
+snap() {
+	xv_snap s | awk -F= '$1 == "s.busy" { b = $2 } $1 == "s.port.nic.tx" { t = $2 } END { if (b != "" && t != "") print b "\t" t; else exit 1 }'
+}
 
 # one_run BUILD -> "MIN MEDIAN" busy cycles per packet over 0.2 s intervals
 one_run() {
@@ -56,16 +63,12 @@ one_run() {
 	XVIO_BIN=$b/xvio XVIOCTL=$b/xvioctl
 	xv_start || return 1
 	if [ "$MODE" = fw ]; then
-		xv_do network add n && xv_do sg add fw &&
-			xv_do port add nic eth net_null0,no-rx=1 --network n --uplink &&
-			xv_do port add vm eth "$src" --network n --mac "$SRC_MAC" --ip "$SRC_IP" --sg fw &&
-			xv_do call sg.rule.add "$(cat "$T/fw/sg-rules.json")" || return 1
+		xv_fw_setup eth "$src" || return 1
 	else
 		xv_do port add vm eth "$src" && xv_do port add nic eth net_null0,no-rx=1 &&
 			xv_do relay add vm nic || return 1
 	fi
 	sleep 2
-	snap() { xv --json stats | jq -r '[([.workers[].busy_cycles] | add), (.ports[] | select(.name == "nic") | .tx.packets)] | @tsv'; }
 	prev=$(snap) || return 1
 	for ((i = 0; i < 24; i++)); do
 		sleep 0.2

@@ -337,6 +337,37 @@ xv_snap() {
 	echo "$1.cpu=$(proc_ticks "$XV_PID")"
 }
 
+# xv_fw_setup TYPE SPEC [OPTIONS...]: xvio in network mode for the fw
+# scenarios: network, uplink (the null NIC), a security group without its
+# default rules, the VM port `vm` (xvioctl port add vm TYPE SPEC OPTIONS...)
+# with the traffic's source MAC/IP and that group, then all the rules of
+# $T/fw/sg-rules.json in one sg.rule.add call (timed; its apply_ms recorded
+# in RUN_META). The caller sets FW_MAC, FW_IP (the traffic's source) and
+# FW_RULES (the number of rules), and declares RUN_META.
+FW_NET=fwnet FW_SG=fw
+xv_fw_setup() {
+	local ids out t0 t1 n
+	xv_do network add "$FW_NET" && xv_do sg add "$FW_SG" || return 1
+	ids=$(xv call sg.show "{\"name\":\"$FW_SG\"}" | jq -ce '[.result.rules[].id]') ||
+		{ log "xvio: sg.show $FW_SG gave no rule list"; return 1; }
+	if [ "$ids" != "[]" ]; then
+		xv_do call sg.rule.del "{\"sg\":\"$FW_SG\",\"ids\":$ids}" || return 1
+	fi
+	xv_do port add nic eth net_null0,no-rx=1 --network "$FW_NET" --uplink &&
+		xv_do port add vm "$@" --network "$FW_NET" --mac "$FW_MAC" --ip "$FW_IP" --sg "$FW_SG" ||
+		return 1
+	echo "+ xvioctl call sg.rule.add @sg-rules.json" >>"$RUNDIR/xvioctl.log"
+	t0=$(now_s)
+	out=$(xv call sg.rule.add "$(cat "$T/fw/sg-rules.json")" 2>>"$RUNDIR/xvioctl.log")
+	t1=$(now_s)
+	printf '%s\n' "$out" | cut -c1-300 >>"$RUNDIR/xvioctl.log"
+	n=$(printf '%s' "$out" | jq -e '.result.ids | length' 2>/dev/null)
+	[ "$n" = "$FW_RULES" ] || { log "xvio: sg.rule.add of $FW_RULES rules failed: $(printf '%s' "$out" | cut -c1-200)"; return 1; }
+	RUN_META+=("fw.load_rules=$n" "fw.load_apply_ms=$(printf '%s' "$out" | jq '.result.apply_ms')"
+		"fw.load_wall_ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b - a) * 1000}')")
+	xv --json status >"$RUNDIR/status.out" 2>/dev/null
+}
+
 xv_stop() {
 	[ -n "$XV_PID" ] || return 0
 	stop_proc "$XV_PID" TERM 15
