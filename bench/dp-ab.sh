@@ -17,7 +17,10 @@
 # bounded by the mbuf pool (1k works; 100k does not fit).
 #
 # Environment: DPAB_ROUNDS (default 5), DPAB_FLOWS (default 1000),
-# DPAB_MODE fw|relay (default fw), DPAB_RULES (default 1000).
+# DPAB_MODE fw|relay (default fw), DPAB_RULES (default 1000), DPAB_PERF=DIR
+# (after sampling, record 3 s of the worker's CPU with perf into
+# DIR/perf-N.data, N the build's place on the command line; build with
+# -Ddebug=true for source lines).
 # Run as root from anywhere, with hugepages set up (make bench does that).
 set -uo pipefail
 
@@ -55,7 +58,7 @@ snap() {
 	xv_snap s | awk -F= '$1 == "s.busy" { b = $2 } $1 == "s.port.nic.tx" { t = $2 } END { if (b != "" && t != "") print b "\t" t; else exit 1 }'
 }
 
-# one_run BUILD -> "MIN MEDIAN" busy cycles per packet over 0.2 s intervals
+# one_run BUILD N -> "MIN MEDIAN" busy cycles per packet over 0.2 s intervals
 one_run() {
 	local b=$1 src="net_pcap0,rx_pcap=$T/flows.pcap,infinite_rx=1" i prev cur out=""
 	RUNDIR=$T/run
@@ -76,15 +79,22 @@ one_run() {
 		out+="$prev	$cur"$'\n'
 		prev=$cur
 	done
+	if [ -n "${DPAB_PERF:-}" ]; then
+		perf record -q -C 1 -o "$DPAB_PERF/perf-$2.data" -- sleep 3 >/dev/null 2>&1 ||
+			log "perf record failed"
+	fi
 	xv_stop
 	printf '%s' "$out" | awk -F'\t' '$4 > $2 { print ($3 - $1) / ($4 - $2) }' | sort -n |
 		awk '{ a[NR] = $1 } END { if (NR) printf "%.1f %.1f\n", a[1], a[int((NR + 1) / 2)] }'
 }
 
 declare -A MINS
+[ -z "${DPAB_PERF:-}" ] || mkdir -p "$DPAB_PERF" || exit 1
 for ((r = 1; r <= ROUNDS; r++)); do
+	n=0
 	for b in "$@"; do
-		res=$(one_run "$b") || { log "run failed with $b (log: $T/run)"; exit 1; }
+		n=$((n + 1))
+		res=$(one_run "$b" "$n") || { log "run failed with $b (log: $T/run)"; exit 1; }
 		[ -n "$res" ] || { log "no packets went through with $b"; exit 1; }
 		MINS[$b]+="${res%% *} "
 		echo "round $r  $b: min ${res%% *}, median ${res##* } busy cyc/pkt"

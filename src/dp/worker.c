@@ -131,10 +131,11 @@ flush(struct xv_poll *poll, uint64_t bytes)
 /* One visit to a queue of a port in a network: the switch (net/) decides
  * where each packet goes. */
 static __rte_noinline uint16_t
-poll_net(struct xv_poll *poll)
+poll_net(struct xv_poll *poll, uint64_t now)
 {
 	struct rte_mbuf *pkts[XV_BURST_MAX];
 	struct xv_qstats *qs;
+	uint64_t bytes;
 	uint16_t n;
 
 	/* Held for the relay this port was in. */
@@ -143,16 +144,18 @@ poll_net(struct xv_poll *poll)
 	n = xv_port_rx(poll->in, poll->in_q, poll->pool, pkts, XV_BURST_MAX);
 	if (n == 0)
 		return 0;
+	bytes = bytes_of(pkts, n);
 	qs = &poll->in_st->rx[poll->in_q];
 	qs->packets += n;
-	qs->bytes += bytes_of(pkts, n);
-	xv_net_input(poll->worker, poll, pkts, n);
+	qs->bytes += bytes;
+	xv_net_input(poll->worker, poll, pkts, n, bytes, now);
 	return n;
 }
 
-/* One visit to one rx queue. Returns the packets received. */
+/* One visit to one rx queue, at about TSC 'now'. Returns the packets
+ * received. */
 static __rte_always_inline uint16_t
-poll_one(struct xv_poll *poll)
+poll_one(struct xv_poll *poll, uint64_t now)
 {
 	struct xv_rxq *rxq = poll->rxq;
 	struct xv_qstats *qs;
@@ -160,7 +163,7 @@ poll_one(struct xv_poll *poll)
 	uint16_t n, held;
 
 	if (poll->net)
-		return poll_net(poll);
+		return poll_net(poll, now);
 	if (unlikely(rxq->n_hold != 0)) {
 		/* Held for a destination the plan no longer has. */
 		if (unlikely(rxq->hold_dest != poll->out_uid)) {
@@ -305,7 +308,7 @@ sleep_until_work(struct xv_worker *w, struct xv_plan *plan, bool *event)
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 	/* A packet may have come between the last poll and arming. */
 	for (i = 0; i < plan->n_polls; i++)
-		moved += poll_one(&plan->polls[i]);
+		moved += poll_one(&plan->polls[i], rte_rdtsc());
 	if (moved == 0) {
 		w->sleeps++;
 		__atomic_store_n(&w->sleeping, true, __ATOMIC_RELAXED);
@@ -353,7 +356,7 @@ worker_main(void *arg)
 
 		if (likely(plan != NULL)) {
 			for (i = 0; i < plan->n_polls; i++)
-				moved += poll_one(&plan->polls[i]);
+				moved += poll_one(&plan->polls[i], prev);
 		}
 
 		now = rte_rdtsc();

@@ -239,8 +239,9 @@ void xv_net_refresh(void);
 /* ---- datapath ---- */
 
 struct xv_poll;
-/* Worker 'w': switch 'n' packets received on 'poll''s port. Takes them. */
+/* Worker 'w': switch 'n' packets ('bytes' in all) received on 'poll''s
+ * port at TSC 'now' (the worker's loop start will do). Takes them. */
 void xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
-		  uint16_t n);
+		  uint16_t n, uint64_t bytes, uint64_t now);
 
 #endif /* XV_NET_H */

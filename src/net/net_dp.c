@@ -474,25 +474,25 @@ struct out {
 	struct bucket b[XV_BURST_MAX];
 };
 
-/* Send 'n' packets to nport 'dst'; what the port does not take is counted
- * and freed. */
+/* Send 'n' packets ('bytes' in all, or UINT64_MAX: count them) to nport
+ * 'dst'; what the port does not take is counted and freed. */
 static void
 send_to(const struct xv_net_view *v, unsigned int w, uint16_t dst,
-	struct rte_mbuf **m, uint16_t n)
+	struct rte_mbuf **m, uint16_t n, uint64_t bytes)
 {
 	const struct xv_nport *np = &v->ports[dst];
 	struct xv_port *p = np->port;
 	struct xv_port_wstats *st = &p->wstats[w];
 	uint16_t q = np->txq[w], sent = 0, tries = 0, i;
-	uint64_t bytes = 0;
 
 	if (unlikely(!xv_port_link_up(p))) {
 		st->drops[XV_DROP_LINK_DOWN] += n;
 		rte_pktmbuf_free_bulk(m, n);
 		return;
 	}
-	for (i = 0; i < n; i++)
-		bytes += rte_pktmbuf_pkt_len(m[i]);
+	if (bytes == UINT64_MAX)
+		for (bytes = 0, i = 0; i < n; i++)
+			bytes += rte_pktmbuf_pkt_len(m[i]);
 	/* A switch cannot hold one destination's packets without holding
 	 * up the others: a few immediate retries, then count the rest. */
 	do {
@@ -512,7 +512,7 @@ send_to(const struct xv_net_view *v, unsigned int w, uint16_t dst,
 static void
 send_bucket(const struct xv_net_view *v, unsigned int w, struct bucket *b)
 {
-	send_to(v, w, b->dst, b->m, b->n);
+	send_to(v, w, b->dst, b->m, b->n, UINT64_MAX);
 	b->n = 0;
 }
 
@@ -656,7 +656,7 @@ mac_owner(const struct xv_net_view *v, unsigned int w, uint16_t net,
 
 void
 xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
-	     uint16_t n)
+	     uint16_t n, uint64_t bytes, uint64_t now)
 {
 	struct xv_net_view *v = __atomic_load_n(&xv_net_view, __ATOMIC_ACQUIRE);
 	struct xv_port_wstats *ist = poll->in_st;
@@ -671,7 +671,9 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 	/* Where the packets kept so far all go: DST_DROP before the first,
 	 * DST_FLOOD once they differ (or one floods). */
 	uint16_t one_dst = DST_DROP;
-	uint64_t now;
+	/* Packets through stage 1; whether a later stage may drop some. */
+	unsigned int n_pass = 0;
+	bool may_drop = false;
 	unsigned int i, n_ct = 0, n_keys = 0;
 	uint16_t idx, miss;
 	struct out o;
@@ -731,25 +733,26 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 			discard(p, pkts[i], &dst->port->wstats[w], XV_DROP_BAD_ETHERTYPE);
 			continue;
 		}
-		one_dst = one_dst == DST_DROP || one_dst == p->dst ? p->dst : DST_FLOOD;
-		if (p->l3 != L3_IP || p->exempt ||
-		    !(src->filtered || (dst != NULL && dst->filtered)))
-			continue;
-		if (unlikely(p->frag)) {
-			discard(p, pkts[i], ist, XV_DROP_FRAGMENT);
-			continue;
+		if (p->l3 == L3_IP && !p->exempt &&
+		    (src->filtered || (dst != NULL && dst->filtered))) {
+			if (unlikely(p->frag)) {
+				discard(p, pkts[i], ist, XV_DROP_FRAGMENT);
+				continue;
+			}
+			ctp[n_ct] = &p->ct;
+			ct_idx[n_ct++] = i;
 		}
-		ctp[n_ct] = &p->ct;
-		ct_idx[n_ct++] = i;
+		one_dst = one_dst == DST_DROP || one_dst == p->dst ? p->dst : DST_FLOOD;
+		n_pass++;
 	}
 
-	/* 2. conntrack. */
-	now = rte_rdtsc();
-	if (n_ct > 0)
-		xv_ct_lookup(v->ct, ctp, ctr, n_ct, now);
+	/* 2. conntrack: usually every packet is part of a known connection,
+	 * and that is all there is to check. */
+	if (n_ct > 0 && xv_ct_lookup(v->ct, ctp, ctr, n_ct, now) > 0)
+		may_drop = true;
 
 	/* 3. rules for what is not part of a known connection. */
-	for (i = 0; i < n_ct; i++) {
+	for (i = 0; may_drop && i < n_ct; i++) {
 		struct pinfo *p = &pi[ct_idx[i]];
 		const struct xv_nport *dst = p->dst == DST_UNKNOWN ? NULL :
 					     &v->ports[p->dst];
@@ -806,15 +809,19 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 	}
 
 	/* 4b. send: usually every packet left goes to one port, at once and
-	 * in order. */
+	 * in order; usually that is all of them. */
 	if (likely(one_dst < DST_UNKNOWN)) {
 		uint16_t k = 0;
 
+		if (likely(n_pass == n && !may_drop)) {
+			send_to(v, w, one_dst, pkts, n, bytes);
+			return;
+		}
 		for (i = 0; i < n; i++)
 			if (pi[i].dst != DST_DROP)
 				pkts[k++] = pkts[i];
 		if (k > 0)
-			send_to(v, w, one_dst, pkts, k);
+			send_to(v, w, one_dst, pkts, k, UINT64_MAX);
 		return;
 	}
 	if (one_dst == DST_DROP)

@@ -137,14 +137,15 @@ static inline void
 set_res(struct xv_ct_result *r, uint8_t verdict, unsigned int dir,
 	unsigned int state, uint8_t reason)
 {
-	r->verdict = verdict;
-	r->dir = dir;
-	r->state = state;
-	r->reason = reason;
+	/* One store, not four. */
+	*r = (struct xv_ct_result){ .verdict = verdict, .dir = dir,
+				     .state = state, .reason = reason };
 }
 
-/* Apply one looked-up packet ('pos' < 0: not found) to its connection. */
-static inline void
+/* Apply one looked-up packet ('pos' < 0: not found) to its connection.
+ * Returns 1 for ESTABLISHED, which the caller counts (in a register), else
+ * 0 (counted here). */
+static inline unsigned int
 apply(struct xv_ct *ct, struct xv_ct_result *r, int32_t pos,
       unsigned int side, uint8_t ev, enum ct_proto p,
       uint32_t tick, uint64_t *cnt)
@@ -167,26 +168,25 @@ apply(struct xv_ct *ct, struct xv_ct_result *r, int32_t pos,
 			 * other. */
 			set_res(r, XV_CT_RELATED, dir ^ 1, W_ST(w), XV_CT_OK);
 			cnt[CT_STAT_related]++;
-			return;
+			return 0;
 		}
 		pst = ct_proto_next(p, W_PST(w), dir, ev);
 		if (pst == CT_NEXT_INVALID) {
 			set_res(r, XV_CT_INVALID, dir, W_ST(w), XV_CT_BAD_STATE);
 			cnt[CT_STAT_invalid_state]++;
-			return;
+			return 0;
 		}
 		if (pst == CT_NEXT_REOPEN) {
 			set_res(r, XV_CT_NEW, XV_CT_DIR_ORIG, W_ST(w), XV_CT_OK);
 			cnt[CT_STAT_new]++;
-			return;
+			return 0;
 		}
 		nw = refresh(ct, w, pst, p, tick);
 		/* Most packets change nothing within a tick: no write. */
 		if (nw == w || __atomic_compare_exchange_n(wp, &w, nw, false,
 				__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
 			set_res(r, XV_CT_ESTABLISHED, dir, PST_ST(pst), XV_CT_OK);
-			cnt[CT_STAT_established]++;
-			return;
+			return 1;
 		}
 		/* Another thread changed the word: decide again on it. */
 	}
@@ -199,9 +199,11 @@ miss:
 			XV_CT_NO_CONN);
 		cnt[CT_STAT_invalid_no_conn]++;
 	}
+	return 0;
 }
 
-static void
+/* Look up 'n' <= CT_CHUNK packets. Returns how many are ESTABLISHED. */
+static unsigned int
 lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 	     struct xv_ct_result *res, unsigned int n, uint32_t tick,
 	     uint64_t *cnt)
@@ -211,7 +213,7 @@ lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 	uint32_t hash[CT_CHUNK];
 	int32_t pos[CT_CHUNK];
 	uint8_t idx[CT_CHUNK], side[CT_CHUNK], ev[CT_CHUNK];
-	unsigned int i, m = 0;
+	unsigned int i, m = 0, est = 0;
 
 	for (i = 0; i < n; i++) {
 		const struct xv_ct_pkt *pkt = pkts[i];
@@ -240,13 +242,14 @@ lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 		m++;
 	}
 	if (m == 0)
-		return;
+		return 0;
 	/* A found position's word shares its line with the key just
 	 * compared: no prefetch needed. */
 	ct_table_lookup(ct->table, keys, hash, m, pos);
 	for (i = 0; i < m; i++)
-		apply(ct, &res[idx[i]], pos[i], side[i], ev[i], protos[i],
-		      tick, cnt);
+		est += apply(ct, &res[idx[i]], pos[i], side[i], ev[i],
+			     protos[i], tick, cnt);
+	return est;
 }
 
 /* Add 'cnt' to the calling thread's counters (one writer per lcore; threads
@@ -281,23 +284,25 @@ stat_inc(struct xv_ct *ct, enum ct_stat which)
 	stats_add(ct, cnt);
 }
 
-void
+unsigned int
 xv_ct_lookup(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 	     struct xv_ct_result *res, unsigned int n, uint64_t now)
 {
 	uint64_t cnt[CT_STAT_MAX] = { 0 };
 	uint32_t tick = ct_tick(ct, now);
+	unsigned int total = n;
 
 	cnt[CT_STAT_lookups] = n;
 	while (n > 0) {
 		unsigned int k = RTE_MIN(n, (unsigned int)CT_CHUNK);
 
-		lookup_chunk(ct, pkts, res, k, tick, cnt);
+		cnt[CT_STAT_established] += lookup_chunk(ct, pkts, res, k, tick, cnt);
 		pkts += k;
 		res += k;
 		n -= k;
 	}
 	stats_add(ct, cnt);
+	return total - (unsigned int)(cnt[CT_STAT_established] + cnt[CT_STAT_related]);
 }
 
 int

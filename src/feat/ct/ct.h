@@ -201,9 +201,11 @@ void xv_ct_destroy(struct xv_ct *ct);
  * other's updates; a NEW packet is not committed, so a later NEW packet of
  * the same tuple in the burst is NEW too. 'now' is in units of conf->hz and
  * must not go backwards by more than a tick (~1 ms) between threads.
+ * Returns how many results are neither ESTABLISHED nor RELATED: when none
+ * are, every packet simply goes on.
  */
-void xv_ct_lookup(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
-		  struct xv_ct_result *res, unsigned int n, uint64_t now);
+unsigned int xv_ct_lookup(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
+			  struct xv_ct_result *res, unsigned int n, uint64_t now);
 
 /*
  * Workers. Track the connection 'pkt' opens, after the policy allowed a NEW
