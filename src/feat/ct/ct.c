@@ -212,43 +212,41 @@ lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 	struct ct_key keys[CT_CHUNK];
 	uint32_t hash[CT_CHUNK];
 	int32_t pos[CT_CHUNK];
-	uint8_t idx[CT_CHUNK], side[CT_CHUNK], ev[CT_CHUNK];
-	unsigned int i, m = 0, est = 0;
+	uint8_t side[CT_CHUNK], ev[CT_CHUNK];
+	unsigned int i, est = 0;
 
+	/* Every packet is looked up, even the rare ones no connection can
+	 * have (their result is decided below): one index for all arrays,
+	 * and no branch here. */
 	for (i = 0; i < n; i++) {
 		const struct xv_ct_pkt *pkt = pkts[i];
 		enum ct_proto p = proto_of(pkt);
-		uint8_t e;
 
-		e = pkt->flags & XV_CT_PKT_ICMP_ERROR ? CT_EV_RELATED :
-							ct_proto_event(p, pkt);
-		if (unlikely(e == CT_EV_BAD)) {
+		ev[i] = pkt->flags & XV_CT_PKT_ICMP_ERROR ? CT_EV_RELATED :
+							    ct_proto_event(p, pkt);
+		protos[i] = p;
+		side[i] = make_key(&keys[i], &hash[i], pkt, ct->table->seed);
+		ct_table_prefetch(ct->table, hash[i]);
+	}
+	/* A found position's word shares its line with the key just
+	 * compared: no prefetch needed. */
+	ct_table_lookup(ct->table, keys, hash, n, pos);
+	for (i = 0; i < n; i++) {
+		if (unlikely(ev[i] == CT_EV_BAD)) {
 			set_res(&res[i], XV_CT_INVALID, XV_CT_DIR_ORIG,
 				XV_CT_STATE_NONE, XV_CT_BAD_FLAGS);
 			cnt[CT_STAT_invalid_flags]++;
 			continue;
 		}
-		if (unlikely(e == CT_EV_UNTRACKED)) {
+		if (unlikely(ev[i] == CT_EV_UNTRACKED)) {
 			set_res(&res[i], XV_CT_UNTRACKED, XV_CT_DIR_ORIG,
 				XV_CT_STATE_NONE, XV_CT_OK);
 			cnt[CT_STAT_untracked]++;
 			continue;
 		}
-		side[m] = make_key(&keys[m], &hash[m], pkt, ct->table->seed);
-		ct_table_prefetch(ct->table, hash[m]);
-		protos[m] = p;
-		ev[m] = e;
-		idx[m] = i;
-		m++;
+		est += apply(ct, &res[i], pos[i], side[i], ev[i], protos[i],
+			     tick, cnt);
 	}
-	if (m == 0)
-		return 0;
-	/* A found position's word shares its line with the key just
-	 * compared: no prefetch needed. */
-	ct_table_lookup(ct->table, keys, hash, m, pos);
-	for (i = 0; i < m; i++)
-		est += apply(ct, &res[idx[i]], pos[i], side[i], ev[i],
-			     protos[i], tick, cnt);
 	return est;
 }
 
