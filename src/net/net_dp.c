@@ -43,11 +43,10 @@
 
 enum l3 { L3_OTHER, L3_ARP, L3_IP };
 
-/* What the stages learn about one packet. */
+/* What the stages learn about one packet (kept small: stage 1 writes one
+ * per packet; the classifier keys are built only when rules are asked). */
 struct pinfo {
 	struct xv_ct_pkt ct;    /* the tuple (IP) */
-	struct xv_acl_key keg;  /* egress key: the sender's rules */
-	struct xv_acl_key kin;  /* ingress key: the receiver's rules */
 	uint16_t dst;           /* nport index or DST_* */
 	uint8_t l3;
 	uint8_t exempt;         /* ARP, ND, MLD: not subject to rules */
@@ -441,9 +440,13 @@ set_key(struct xv_acl_key *k, const struct pinfo *pi, uint8_t ingress,
 	memcpy(k->remote, remote, 16);
 }
 
-/* The classifier keys of a parsed IP packet from 'src' to 'dst'. */
+/* The classifier keys of a parsed IP packet from 'src' to 'dst': 'eg' for
+ * the sender's rules (egress) when 'src' is filtered, 'in' for the
+ * receiver's (ingress) when 'dst' is. */
 static __rte_always_inline void
-fill_keys(struct pinfo *pi, const struct xv_nport *src, const struct xv_nport *dst)
+fill_keys(const struct pinfo *pi, const struct xv_nport *src,
+	  const struct xv_nport *dst, struct xv_acl_key *eg,
+	  struct xv_acl_key *in)
 {
 	rte_be16_t port = 0;
 
@@ -456,9 +459,9 @@ fill_keys(struct pinfo *pi, const struct xv_nport *src, const struct xv_nport *d
 	if (pi->ct.flags & XV_CT_PKT_ICMP_ERROR)
 		port = rte_cpu_to_be_16(XV_ACL_ICMP_LO(pi->ct.icmp_type));
 	if (src != NULL && src->filtered)
-		set_key(&pi->keg, pi, 0, src->profile, port, pi->ct.dst);
+		set_key(eg, pi, 0, src->profile, port, pi->ct.dst);
 	if (dst != NULL && dst->filtered)
-		set_key(&pi->kin, pi, 1, dst->profile, port, pi->ct.src);
+		set_key(in, pi, 1, dst->profile, port, pi->ct.src);
 }
 
 /* ---- sending ---- */
@@ -576,7 +579,8 @@ static enum xv_drop_reason
 flood_ingress(const struct xv_net_view *v, const struct xv_nport *dst,
 	      struct pinfo *pi)
 {
-	const struct xv_acl_key *kp = &pi->kin;
+	struct xv_acl_key key;
+	const struct xv_acl_key *kp = &key;
 	uint8_t allow = 0;
 
 	/* Only IPv4, IPv6 and ARP reach a port with port security, as only
@@ -587,7 +591,7 @@ flood_ingress(const struct xv_net_view *v, const struct xv_nport *dst,
 		return OK;
 	if (pi->frag)
 		return XV_DROP_FRAGMENT;
-	fill_keys(pi, NULL, dst);
+	fill_keys(pi, NULL, dst, NULL, &key);
 	if (v->acl != NULL)
 		xv_acl_classify(v->acl, &kp, &allow, 1);
 	return allow ? OK : XV_DROP_SG_INGRESS;
@@ -665,6 +669,7 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 	struct pinfo pi[XV_BURST_MAX];
 	struct xv_ct_result ctr[XV_BURST_MAX];
 	const struct xv_ct_pkt *ctp[XV_BURST_MAX];
+	struct xv_acl_key kbuf[2 * XV_BURST_MAX];
 	const struct xv_acl_key *keys[2 * XV_BURST_MAX];
 	uint8_t allow[2 * XV_BURST_MAX];
 	uint16_t ct_idx[XV_BURST_MAX], key_pkt[2 * XV_BURST_MAX];
@@ -767,13 +772,14 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 		default: /* NEW, UNTRACKED */
 			break;
 		}
-		fill_keys(p, src, dst);
+		fill_keys(p, src, dst, &kbuf[n_keys],
+			  &kbuf[n_keys + (src->filtered ? 1 : 0)]);
 		if (src->filtered) {
-			keys[n_keys] = &p->keg;
+			keys[n_keys] = &kbuf[n_keys];
 			key_pkt[n_keys++] = i;
 		}
 		if (dst != NULL && dst->filtered) {
-			keys[n_keys] = &p->kin;
+			keys[n_keys] = &kbuf[n_keys];
 			key_pkt[n_keys++] = i | 0x8000;
 		}
 	}
@@ -843,14 +849,15 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 		}
 		/* Broadcast/multicast: the sender's egress rules (stateless). */
 		if (p->l3 == L3_IP && !p->exempt && src->filtered) {
-			const struct xv_acl_key *kp = &p->keg;
+			struct xv_acl_key key;
+			const struct xv_acl_key *kp = &key;
 			uint8_t ok = 0;
 
 			if (p->frag) {
 				drop(pkts[i], ist, XV_DROP_FRAGMENT);
 				continue;
 			}
-			fill_keys(p, src, NULL);
+			fill_keys(p, src, NULL, &key, NULL);
 			if (v->acl != NULL)
 				xv_acl_classify(v->acl, &kp, &ok, 1);
 			if (!ok) {
