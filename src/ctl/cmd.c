@@ -106,32 +106,32 @@ static const struct xv_arg_spec stats_args[] = {
 };
 
 static const struct xv_cmd commands[] = {
-	{ "help", cmd_help, no_args, "list the commands and their arguments" },
-	{ "version", cmd_version, no_args, "xvio and DPDK versions" },
-	{ "status", xv_cmd_status, no_args, "daemon state, workers and memory" },
-	{ "config", xv_cmd_config, no_args, "current ports and relays, in --config format" },
+	{ "help", cmd_help, no_args, "list the commands and their arguments", true },
+	{ "version", cmd_version, no_args, "xvio and DPDK versions", true },
+	{ "status", xv_cmd_status, no_args, "daemon state, workers and memory", true },
+	{ "config", xv_cmd_config, no_args, "current ports and relays, in --config format", true },
 	{ "port.add", xv_cmd_port_add, port_add_args, "add a vhost or eth port" },
 	{ "port.del", xv_cmd_port_del, name_arg, "remove a port (and its relay)" },
-	{ "port.list", xv_cmd_port_list, no_args, "list ports" },
-	{ "port.show", xv_cmd_port_show, name_arg, "describe a port" },
+	{ "port.list", xv_cmd_port_list, no_args, "list ports", true },
+	{ "port.show", xv_cmd_port_show, name_arg, "describe a port", true },
 	{ "port.pin", xv_cmd_port_pin, pin_args, "poll a port's rx queue on a given worker" },
 	{ "port.set", xv_cmd_port_set, port_set_args, "change a port's network, addresses, groups, port security" },
 	{ "network.add", xv_cmd_network_add, net_name_arg, "add a network" },
 	{ "network.del", xv_cmd_network_del, net_name_arg, "remove a network without ports" },
-	{ "network.list", xv_cmd_network_list, no_args, "list networks and their ports" },
+	{ "network.list", xv_cmd_network_list, no_args, "list networks and their ports", true },
 	{ "sg.add", xv_cmd_sg_add, net_name_arg, "add a security group (allows all egress)" },
 	{ "sg.del", xv_cmd_sg_del, net_name_arg, "remove an unused security group" },
-	{ "sg.list", xv_cmd_sg_list, no_args, "list security groups" },
-	{ "sg.show", xv_cmd_sg_show, net_name_arg, "a security group's rules and ports" },
+	{ "sg.list", xv_cmd_sg_list, no_args, "list security groups", true },
+	{ "sg.show", xv_cmd_sg_show, net_name_arg, "a security group's rules and ports", true },
 	{ "sg.rule.add", xv_cmd_sg_rule_add, rule_add_args, "add rules to a security group (in force on reply)" },
 	{ "sg.rule.del", xv_cmd_sg_rule_del, rule_del_args, "remove rules from a security group" },
-	{ "ct.list", xv_cmd_ct_list, ct_args, "list tracked connections" },
-	{ "ct.count", xv_cmd_ct_count, ct_net_arg, "count tracked connections" },
+	{ "ct.list", xv_cmd_ct_list, ct_args, "list tracked connections", true },
+	{ "ct.count", xv_cmd_ct_count, ct_net_arg, "count tracked connections", true },
 	{ "ct.flush", xv_cmd_ct_flush, ct_net_arg, "remove tracked connections" },
 	{ "relay.add", xv_cmd_relay_add, relay_args, "relay two ports both ways" },
 	{ "relay.del", xv_cmd_relay_del, relay_args, "remove a relay" },
-	{ "relay.list", xv_cmd_relay_list, no_args, "list relays" },
-	{ "stats", xv_cmd_stats, stats_args, "counters per port, queue, drop reason and worker" },
+	{ "relay.list", xv_cmd_relay_list, no_args, "list relays", true },
+	{ "stats", xv_cmd_stats, stats_args, "counters per port, queue, drop reason and worker", true },
 	{ "stats.clear", xv_cmd_stats_clear, stats_args, "zero the counters" },
 };
 
@@ -287,6 +287,21 @@ xv_cmd_run(const char *name, json_t *args, struct xv_reply *reply)
 	if (reply->result == NULL)
 		reply->result = json_object();
 	return 0;
+}
+
+bool
+xv_cmd_reads_only(const char *line, size_t len)
+{
+	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+	const char *name = json_string_value(json_object_get(req, "cmd"));
+	bool reads_only = true;
+	unsigned int i;
+
+	for (i = 0; name != NULL && i < RTE_DIM(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			reads_only = commands[i].reads_only;
+	json_decref(req);
+	return reads_only;
 }
 
 json_t *

@@ -53,6 +53,9 @@ struct xv_cmd {
 	xv_cmd_fn fn;
 	const struct xv_arg_spec *args; /* terminated by { NULL } */
 	const char *help;
+	/* Changes nothing: may run while a change is being compiled aside
+	 * (xv_aside.h). */
+	bool reads_only;
 };
 
 int xv_reply_error(struct xv_reply *reply, const char *code, const char *fmt,
@@ -65,6 +68,13 @@ const char *xv_errno_code(int err);
  * (the caller owns it). Never fails: bad input gives an error reply.
  */
 json_t *xv_cmd_execute(const char *line, size_t len);
+
+/*
+ * Whether the request in 'line' may run while another request's change is
+ * being compiled: a command that changes nothing, or a request that is only
+ * an error (malformed, unknown command). Changes wait their turn.
+ */
+bool xv_cmd_reads_only(const char *line, size_t len);
 
 /* Run command 'name' with 'args' (borrowed), for the config loader. */
 int xv_cmd_run(const char *name, json_t *args, struct xv_reply *reply);

@@ -5,16 +5,28 @@
  * is flushed as the socket takes it, so a slow client never blocks the
  * daemon. Signals arrive through a signalfd (main blocks them in every
  * thread before EAL starts).
+ *
+ * A change that compiles for seconds (thousands of security-group rules)
+ * compiles aside (xv_aside.h): on a helper thread, while a nested loop here
+ * keeps answering requests that change nothing. A client whose next
+ * request is a change is parked (out of the epoll set, its lines kept)
+ * until the running change has replied; parked clients then go on in the
+ * order they were parked. The client of the running change is out of the
+ * set meanwhile too, so its buffer is left alone and its later requests
+ * keep their order. Signals, port events and timer ticks seen by the nested
+ * loop are acted on once it is over.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,6 +39,7 @@
 #include "port.h"
 #include "net.h"
 #include "server.h"
+#include "xv_aside.h"
 #include "xv_sched.h"
 #include "xv_log.h"
 
@@ -42,14 +55,26 @@ struct client {
 	size_t out_len, out_off, out_cap;
 	bool closing;  /* close once 'out' is flushed */
 	bool skipping; /* inside an oversized line: drop until its newline */
+	uint64_t parked; /* its next line is a change waiting for the one
+			    compiling aside: the order it was parked in;
+			    0: not parked */
 };
 
 static char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int listen_fd = -1, epfd = -1, sig_fd = -1, timer_fd = -1;
+static int aside_fd = -1; /* eventfd: the job running aside is done */
 static struct client *clients[MAX_CLIENTS];
 
+/* The client whose request is running; whether a job runs aside; what the
+ * nested loop saw and left for later. */
+static struct client *executing;
+static bool aside_running;
+static uint64_t n_parked_ever;
+static int stop_signal;
+static bool links_changed;
+
 /* epoll data: small integers tag our own fds, clients are pointers. */
-enum { TAG_LISTEN = 1, TAG_SIGNAL, TAG_PORT_EVENT, TAG_TIMER };
+enum { TAG_LISTEN = 1, TAG_SIGNAL, TAG_PORT_EVENT, TAG_TIMER, TAG_ASIDE };
 
 static int
 epoll_add(int fd, uint32_t events, uint64_t data)
@@ -125,11 +150,13 @@ xv_server_open(const char *path, const char *group, char *err, size_t errlen)
 	sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (sig_fd < 0 || timer_fd < 0 || epfd < 0 ||
+	aside_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sig_fd < 0 || timer_fd < 0 || epfd < 0 || aside_fd < 0 ||
 	    timerfd_settime(timer_fd, 0, &its, NULL) != 0 ||
 	    epoll_add(listen_fd, EPOLLIN, TAG_LISTEN) != 0 ||
 	    epoll_add(sig_fd, EPOLLIN, TAG_SIGNAL) != 0 ||
 	    epoll_add(timer_fd, EPOLLIN, TAG_TIMER) != 0 ||
+	    epoll_add(aside_fd, EPOLLIN, TAG_ASIDE) != 0 ||
 	    epoll_add(xv_port_event_fd(), EPOLLIN, TAG_PORT_EVENT) != 0) {
 		snprintf(err, errlen, "event loop setup: %s", strerror(errno));
 		goto fail;
@@ -155,16 +182,31 @@ client_free(struct client *c)
 	free(c);
 }
 
-static void
-client_update_events(struct client *c)
+static struct epoll_event
+client_events(struct client *c)
 {
-	struct epoll_event ev = {
+	return (struct epoll_event){
 		.events = (c->closing ? 0 : EPOLLIN) |
 			  (c->out_len > c->out_off ? EPOLLOUT : 0),
 		.data.ptr = c,
 	};
+}
 
-	epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+static void
+client_update_events(struct client *c)
+{
+	struct epoll_event ev = client_events(c);
+
+	if (!c->parked)
+		epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* Out of the epoll set until resume_parked(): 'c''s next line is a change. */
+static void
+park(struct client *c)
+{
+	c->parked = ++n_parked_ever;
+	epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 }
 
 /* Queue 'reply' (stolen) as one line. */
@@ -251,8 +293,17 @@ client_execute(struct client *c)
 			c->skipping = false; /* the oversized line ends here */
 		else if (len > MAX_LINE)
 			client_queue(c, too_large());
-		else if (len > 0 && !(len == 1 && c->in[0] == '\r'))
+		else if (len > 0 && !(len == 1 && c->in[0] == '\r')) {
+			struct client *prev = executing;
+
+			if (aside_running && !xv_cmd_reads_only(c->in, len)) {
+				park(c); /* this line and the rest wait */
+				return;
+			}
+			executing = c;
 			client_queue(c, xv_cmd_execute(c->in, len));
+			executing = prev;
+		}
 		memmove(c->in, nl + 1, c->in_len - len - 1);
 		c->in_len -= len + 1;
 	}
@@ -284,10 +335,14 @@ client_read(struct client *c)
 		}
 		n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
 		if (n == 0) {
-			/* Half-closed: answer what came, then hang up. */
-			if (c->in_len > 0 && !c->skipping)
-				client_queue(c, xv_cmd_execute(c->in, c->in_len));
-			c->in_len = 0;
+			/* Half-closed: answer what came (a last line without
+			 * its newline too), then hang up. */
+			if (c->in_len > 0 && !c->skipping) {
+				c->in[c->in_len++] = '\n'; /* room: see above */
+				client_execute(c);
+			}
+			if (!c->parked)
+				c->in_len = 0;
 			c->closing = true;
 			break;
 		}
@@ -298,8 +353,141 @@ client_read(struct client *c)
 		}
 		c->in_len += n;
 		client_execute(c);
+		if (c->parked)
+			break; /* read no further than the waiting line */
 	}
 	return client_flush(c);
+}
+
+/* epoll said 'events' about client 'c'. */
+static void
+client_event(struct client *c, uint32_t events)
+{
+	int ret = 0;
+
+	if (events & EPOLLERR)
+		ret = -1;
+	if (ret == 0 && (events & (EPOLLIN | EPOLLHUP)))
+		ret = client_read(c);
+	else if (ret == 0 && (events & EPOLLOUT))
+		ret = client_flush(c);
+	if (ret != 0)
+		client_free(c);
+}
+
+/* Parked clients go on, the first parked first, once nothing runs aside.
+ * Each resumed client runs at least its waiting change. */
+static void
+resume_parked(void)
+{
+	while (!aside_running) {
+		struct client *c = NULL;
+		struct epoll_event ev;
+		unsigned int i;
+
+		for (i = 0; i < MAX_CLIENTS; i++)
+			if (clients[i] != NULL && clients[i]->parked != 0 &&
+			    (c == NULL || clients[i]->parked < c->parked))
+				c = clients[i];
+		if (c == NULL)
+			return;
+		c->parked = 0;
+		ev = client_events(c);
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+			client_free(c);
+			continue;
+		}
+		client_execute(c);
+		if (client_flush(c) != 0)
+			client_free(c);
+	}
+}
+
+static void accept_clients(void);
+
+struct aside_job {
+	xv_aside_fn fn;
+	void *arg;
+};
+
+static void *
+aside_main(void *arg)
+{
+	struct aside_job *job = arg;
+	uint64_t one = 1;
+
+	job->fn(job->arg);
+	if (write(aside_fd, &one, sizeof(one)) != sizeof(one))
+		XV_LOG(ctl, ERR, "cannot signal the end of a job: %s", strerror(errno));
+	return NULL;
+}
+
+/* The xv_aside runner: 'fn' on a helper thread, read-only requests served
+ * meanwhile. */
+static void
+server_aside(xv_aside_fn fn, void *arg)
+{
+	struct aside_job job = { .fn = fn, .arg = arg };
+	struct client *outer = executing;
+	struct epoll_event evs[32];
+	struct signalfd_siginfo si;
+	pthread_t thread;
+	bool done = false;
+	uint64_t v;
+	int ret;
+
+	if (aside_running) {
+		fn(arg); /* from a job: never, but safe */
+		return;
+	}
+	ret = pthread_create(&thread, NULL, aside_main, &job);
+	if (ret != 0) {
+		XV_LOG(ctl, WARNING, "no helper thread (%s): the job runs in the control thread",
+		       strerror(ret));
+		fn(arg);
+		return;
+	}
+	aside_running = true;
+	if (outer != NULL)
+		epoll_ctl(epfd, EPOLL_CTL_DEL, outer->fd, NULL);
+	while (!done) {
+		int n = epoll_wait(epfd, evs, RTE_DIM(evs), -1), i;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			XV_LOG(ctl, ERR, "epoll_wait: %s: waiting for the job", strerror(errno));
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+
+			if (tag == TAG_ASIDE) {
+				done = read(aside_fd, &v, sizeof(v)) > 0;
+			} else if (tag == TAG_LISTEN) {
+				accept_clients();
+			} else if (tag == TAG_SIGNAL) {
+				if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+					stop_signal = (int)si.ssi_signo;
+			} else if (tag == TAG_PORT_EVENT) {
+				if (read(xv_port_event_fd(), &v, sizeof(v)) > 0)
+					links_changed = true;
+			} else if (tag == TAG_TIMER) {
+				/* Skipped: the next tick measures the gap. */
+				if (read(timer_fd, &v, sizeof(v)) < 0)
+					continue;
+			} else {
+				client_event(evs[i].data.ptr, evs[i].events);
+			}
+		}
+	}
+	pthread_join(thread, NULL);
+	aside_running = false;
+	if (outer != NULL) {
+		struct epoll_event ev = client_events(outer);
+
+		epoll_ctl(epfd, EPOLL_CTL_ADD, outer->fd, &ev);
+	}
 }
 
 static void
@@ -345,8 +533,8 @@ timer_interval(void)
 	return d;
 }
 
-int
-xv_server_run(void)
+static int
+serve(void)
 {
 	struct epoll_event evs[32];
 
@@ -384,21 +572,37 @@ xv_server_run(void)
 					xv_sched_tick(timer_interval());
 					xv_net_tick();
 				}
+			} else if (tag == TAG_ASIDE) {
+				/* A job's end, already waited for. */
+				if (read(aside_fd, &v, sizeof(v)) < 0)
+					continue;
 			} else {
-				struct client *c = evs[i].data.ptr;
-				int ret = 0;
-
-				if (evs[i].events & EPOLLERR)
-					ret = -1;
-				if (ret == 0 && (evs[i].events & (EPOLLIN | EPOLLHUP)))
-					ret = client_read(c);
-				else if (ret == 0 && (evs[i].events & EPOLLOUT))
-					ret = client_flush(c);
-				if (ret != 0)
-					client_free(c);
+				client_event(evs[i].data.ptr, evs[i].events);
 			}
 		}
+		/* What a nested loop (server_aside) left for now. */
+		if (stop_signal != 0) {
+			XV_LOG(ctl, INFO, "%s: shutting down", strsignal(stop_signal));
+			return 0;
+		}
+		if (links_changed) {
+			links_changed = false;
+			xv_port_poll_links();
+			xv_plan_rebuild();
+		}
+		resume_parked();
 	}
+}
+
+int
+xv_server_run(void)
+{
+	int ret;
+
+	xv_aside_set_runner(server_aside);
+	ret = serve();
+	xv_aside_set_runner(NULL);
+	return ret;
 }
 
 void
@@ -421,7 +625,9 @@ xv_server_close(void)
 		close(sig_fd);
 	if (timer_fd >= 0)
 		close(timer_fd);
+	if (aside_fd >= 0)
+		close(aside_fd);
 	if (epfd >= 0)
 		close(epfd);
-	sig_fd = timer_fd = epfd = -1;
+	sig_fd = timer_fd = aside_fd = epfd = -1;
 }

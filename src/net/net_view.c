@@ -23,6 +23,7 @@
 #include "plan.h"
 #include "port.h"
 #include "worker.h"
+#include "xv_aside.h"
 #include "xv_log.h"
 
 struct xv_net_view *xv_net_view;
@@ -189,6 +190,26 @@ add_profile(struct xv_acl_builder *b, uint16_t k, const struct xv_port_net *n)
 	return ret;
 }
 
+/* rte_acl's compile, the slow part of a rule change, run aside (xv_aside.h):
+ * it reads only the builder, which nothing else touches meanwhile. */
+struct build_job {
+	const struct xv_acl_builder *b;
+	char *err;
+	size_t errlen;
+	struct xv_acl_set *set;
+	int err_no;
+};
+
+static void
+build_job_run(void *arg)
+{
+	struct build_job *j = arg;
+
+	errno = 0;
+	j->set = xv_acl_build(j->b, j->err, j->errlen);
+	j->err_no = errno;
+}
+
 /* Compile the model's rules, with each filtered port's profile (by slot)
  * in 'profile_of'; NULL with '*ret' = 0 when no port is filtered. */
 static struct xv_acl_set *
@@ -197,6 +218,7 @@ compile(uint16_t *profile_of, int *ret, char *err, size_t errlen)
 	static const struct xv_port *reps[XV_MAX_PORTS];
 	struct xv_acl_builder *b;
 	struct xv_acl_set *set;
+	struct build_job job;
 	unsigned int n_prof, k;
 
 	*ret = 0;
@@ -226,9 +248,11 @@ compile(uint16_t *profile_of, int *ret, char *err, size_t errlen)
 		return NULL;
 	}
 	last_rules = xv_acl_builder_count(b);
-	set = xv_acl_build(b, err, errlen);
+	job = (struct build_job){ .b = b, .err = err, .errlen = errlen };
+	xv_aside(build_job_run, &job);
+	set = job.set;
 	if (set == NULL)
-		*ret = -(errno ? errno : ENOMEM);
+		*ret = -(job.err_no ? job.err_no : ENOMEM);
 	xv_acl_builder_free(b);
 	return set;
 }

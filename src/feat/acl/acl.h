@@ -5,8 +5,9 @@
  *
  * Rules are grouped by *profile*: a small integer the caller gives to each
  * distinct set of security groups attached to ports (ports with the same
- * groups share a profile). A rule set is compiled on the control thread
- * (xv_acl_builder_* then xv_acl_build), published by the caller with a
+ * groups share a profile). A rule set is compiled off the datapath
+ * (xv_acl_builder_* then xv_acl_build, on any one non-worker thread at a
+ * time: the control thread hands the compile to a helper), published by the caller with a
  * release store, read by workers (xv_acl_classify) and freed by the caller
  * after an RCU grace period (xv_acl_free). A compiled set is immutable, so
  * any number of workers may classify with it at once, without locks.
