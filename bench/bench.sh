@@ -222,11 +222,11 @@ RUN_META=()
 # flows (after the window), through bench/xvcall.py (the JSON is too long
 # for one command-line argument). The SUT counters are read right before
 # and after the call (xvio's own clock gives the interval); the generator's
-# counters every ~0.2 s during it (xvio's control thread is busy with the
-# call, the generator is not). Everything goes to RUNDIR/chg.kv for
-# report.py.
+# counters every ~0.2 s during it, each time with how long an `xvioctl
+# version` took (the API keeps answering reads while a change compiles).
+# Everything goes to RUNDIR/chg.kv for report.py.
 fw_change() {
-	local f=$RUNDIR/chg.kv p i=0 rc
+	local f=$RUNDIR/chg.kv p i=0 rc t0
 	[ "$FW_CHANGE" -gt 0 ] || return 0
 	snap xvio "$RUNDIR/chg0.kv"
 	"$PY" "$ROOT/bench/xvcall.py" "$XV_CTL" sg.rule.add "$T/fw/sg-change.json" >"$RUNDIR/chg.out" 2>"$RUNDIR/chg.err" &
@@ -237,6 +237,10 @@ fw_change() {
 			echo "g.$i.t.pre=$(now_s)"
 			tp_snap gen gen | sed -n "s/^gen\.nic\.1\.tx=/g.$i.tx=/p"
 			echo "g.$i.t.post=$(now_s)"
+			t0=$(now_s)
+			if xv version >/dev/null 2>&1 && alive "$p"; then
+				echo "g.$i.api_ms=$(awk -v a="$t0" -v b="$(now_s)" 'BEGIN {printf "%.1f", (b - a) * 1000}')"
+			fi
 		} >>"$RUNDIR/chg-gen.kv"
 		i=$((i + 1))
 		sleep 0.2
@@ -550,7 +554,7 @@ run_one() { # SCENARIO SYS RUN
 		(if .ok then "\(.mpps * 1000 | round / 1000) Mpps, \(.busy_cpp // "-" | if type == "number" then (. * 10 | round / 10) else . end) busy cyc/pkt, \(.total_cpp * 10 | round / 10) cyc/pkt, SUT busy \((.busy_frac // 0) * 100 | round)%" +
 		 (if (.flags | length) > 0 then " [\(.flags | join(","))]" else "" end) +
 		 (if .fw.load_apply_ms != null then "; \(.fw.load_rules) rules applied in \(.fw.load_apply_ms * 10 | round / 10) ms" else "" end) +
-		 (if .fw.chg_wall_ms != null then "; +\(.fw.chg_rules) rules: call \(.fw.chg_wall_ms | round) ms, apply_ms \(.fw.chg_apply_ms // 0 | round), \(.fw.chg_mpps // "-") Mpps during it (lowest 0.2-s generator sample \(.fw.chg_gen_min_mpps // "-"), generator CPU \(.fw.chg_gen_cpu // 0 | . * 100 | round)%)" else "" end) +
+		 (if .fw.chg_wall_ms != null then "; +\(.fw.chg_rules) rules: call \(.fw.chg_wall_ms | round) ms, apply_ms \(.fw.chg_apply_ms // 0 | round), \(.fw.chg_mpps // "-") Mpps during it (lowest 0.2-s generator sample \(.fw.chg_gen_min_mpps // "-"), generator CPU \(.fw.chg_gen_cpu // 0 | . * 100 | round)%; xvioctl version in at most \(.fw.chg_api_max_ms // "-") ms)" else "" end) +
 		 (if .fw.chg_error != null then "; rule change FAILED: \(.fw.chg_error)" else "" end)
 		 else "FAILED: \(.error) (logs: \($out)/\(.logs // "logs"))" end)' --arg out "$OUT" >&2
 	rm -rf "$RUNDIR"

@@ -371,6 +371,12 @@ def change(c, tsc, far_key, gen_key, clk):
             a, b, v = num(src, "t.%s.pre" % tag), num(src, "t.%s.post" % tag), num(src, gen_key)
             if None not in (a, b, v):
                 pts.append(((a + b) / 2, v))
+    # `xvioctl version` during the call (the API answers reads meanwhile).
+    api = [num(c, "g.%d.api_ms" % i) for i in range(len(pts) + 2) if "g.%d.api_ms" % i in c]
+    api = [a for a in api if a is not None]
+    if api:
+        out["chg_api_calls"] = len(api)
+        out["chg_api_max_ms"] = rnd(max(api), 1)
     rates = [(q[1] - p[1]) / (q[0] - p[0]) / 1e6 for p, q in zip(pts, pts[1:]) if q[0] > p[0]]
     if rates:
         out["chg_gen_samples"] = len(rates)
@@ -577,6 +583,7 @@ def fw_group(ok):
          "chg_mpps": mmm("chg_mpps", 3), "chg_gen_min_mpps": mmm("chg_gen_min_mpps", 3),
          "chg_drops": mmm("chg_drops", 0), "chg_sut_busy_frac": mmm("chg_sut_busy_frac", 3),
          "chg_sut_sleep_frac": mmm("chg_sut_sleep_frac", 3), "chg_gen_cpu": mmm("chg_gen_cpu", 3),
+         "chg_api_max_ms": mmm("chg_api_max_ms", 1),
          "chg_errors": [r["fw"]["chg_error"] for r in ok
                                                           if r.get("fw", {}).get("chg_error")]}
     g["chg_rules"] = next((r["fw"].get("chg_rules") for r in ok if r.get("fw", {}).get("chg_rules")), None)
@@ -716,13 +723,13 @@ def fw_markdown(fw, env):
                 L.append("- %s flows: call %s, apply_ms %s; far-end rate over the call %s Mpps (window median %s), "
                          "lowest ~0.2 s generator sample %s Mpps; xvio drops during it: %s (most in a run); "
                          "meanwhile the xvio worker was busy %s and asleep %s of the time, the generator got "
-                         "%s of CPU 0." % (
+                         "%s of CPU 0; `xvioctl version` during the call answered in at most %s." % (
                              e["flows"], mm(x["chg_wall_ms"], " ms", 0), mm(x.get("chg_apply_ms"), "", 0),
                              mm(x.get("chg_mpps"), "", 2), fmt(x.get("mpps_median")),
                              mm(x.get("chg_gen_min_mpps"), "", 2),
                              fmt((x.get("chg_drops") or {}).get("max"), 0),
                              pct(x.get("chg_sut_busy_frac")), pct(x.get("chg_sut_sleep_frac")),
-                             pct(x.get("chg_gen_cpu"))))
+                             pct(x.get("chg_gen_cpu")), mm(x.get("chg_api_max_ms"), " ms", 0)))
             for err in x.get("chg_errors") or []:
                 L.append("- %s flows: rule change failed: %s" % (e["flows"], err))
     notes = []
