@@ -250,36 +250,36 @@ lookup_chunk(struct xv_ct *ct, const struct xv_ct_pkt *const *pkts,
 	return est;
 }
 
-/* Add 'cnt' to the calling thread's counters (one writer per lcore; threads
- * without an lcore id share the last slot, with atomic adds). */
+/* Add 'v' to counter 'which' of the calling thread (one writer per lcore;
+ * threads without an lcore id share the last slot, with atomic adds). */
+static inline void
+stat_add(struct xv_ct *ct, unsigned int lcore, enum ct_stat which, uint64_t v)
+{
+	if (likely(lcore < RTE_MAX_LCORE)) {
+		uint64_t *c = &ct->stats[lcore].v[which];
+
+		__atomic_store_n(c, *c + v, __ATOMIC_RELAXED);
+	} else {
+		__atomic_fetch_add(&ct->stats[RTE_MAX_LCORE].v[which], v,
+				   __ATOMIC_RELAXED);
+	}
+}
+
+/* Add a burst's counts 'cnt' to the calling thread's counters. */
 static void
 stats_add(struct xv_ct *ct, const uint64_t *cnt)
 {
 	unsigned int lcore = rte_lcore_id(), i;
-	struct ct_lcore_stats *s;
 
-	if (likely(lcore < RTE_MAX_LCORE)) {
-		s = &ct->stats[lcore];
-		for (i = 0; i < CT_STAT_MAX; i++)
-			if (cnt[i] != 0)
-				__atomic_store_n(&s->v[i], s->v[i] + cnt[i],
-						 __ATOMIC_RELAXED);
-	} else {
-		s = &ct->stats[RTE_MAX_LCORE];
-		for (i = 0; i < CT_STAT_MAX; i++)
-			if (cnt[i] != 0)
-				__atomic_fetch_add(&s->v[i], cnt[i],
-						   __ATOMIC_RELAXED);
-	}
+	for (i = 0; i < CT_STAT_MAX; i++)
+		if (cnt[i] != 0)
+			stat_add(ct, lcore, i, cnt[i]);
 }
 
 static void
 stat_inc(struct xv_ct *ct, enum ct_stat which)
 {
-	uint64_t cnt[CT_STAT_MAX] = { 0 };
-
-	cnt[which] = 1;
-	stats_add(ct, cnt);
+	stat_add(ct, rte_lcore_id(), which, 1);
 }
 
 unsigned int
