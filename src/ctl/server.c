@@ -447,6 +447,8 @@ server_aside(xv_aside_fn fn, void *arg)
 		fn(arg);
 		return;
 	}
+	/* Named for ps/top; it inherits the control thread's cpu. */
+	pthread_setname_np(thread, "xvio-aside");
 	aside_running = true;
 	if (outer != NULL)
 		epoll_ctl(epfd, EPOLL_CTL_DEL, outer->fd, NULL);
