@@ -199,6 +199,7 @@ cmd_help(json_t *args, struct xv_reply *reply)
 		json_object_set_new(c, "cmd", json_string(commands[i].name));
 		json_object_set_new(c, "args", al);
 		json_object_set_new(c, "help", json_string(commands[i].help));
+		json_object_set_new(c, "reads_only", json_boolean(commands[i].reads_only));
 		json_array_append_new(list, c);
 	}
 	reply->result = json_pack("{s:o}", "commands", list);
@@ -267,15 +268,22 @@ bad_type:
 	return 0;
 }
 
-int
-xv_cmd_run(const char *name, json_t *args, struct xv_reply *reply)
+static const struct xv_cmd *
+find_cmd(const char *name)
 {
-	const struct xv_cmd *cmd = NULL;
 	unsigned int i;
 
 	for (i = 0; i < RTE_DIM(commands); i++)
 		if (strcmp(commands[i].name, name) == 0)
-			cmd = &commands[i];
+			return &commands[i];
+	return NULL;
+}
+
+int
+xv_cmd_run(const char *name, json_t *args, struct xv_reply *reply)
+{
+	const struct xv_cmd *cmd = find_cmd(name);
+
 	if (cmd == NULL)
 		return xv_reply_error(reply, XV_ERR_UNKNOWN_COMMAND,
 				      "unknown command '%s' (see 'help')",
@@ -294,12 +302,9 @@ xv_cmd_reads_only(const char *line, size_t len)
 {
 	json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
 	const char *name = json_string_value(json_object_get(req, "cmd"));
-	bool reads_only = true;
-	unsigned int i;
+	const struct xv_cmd *cmd = name != NULL ? find_cmd(name) : NULL;
+	bool reads_only = cmd == NULL || cmd->reads_only;
 
-	for (i = 0; name != NULL && i < RTE_DIM(commands); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			reads_only = commands[i].reads_only;
 	json_decref(req);
 	return reads_only;
 }

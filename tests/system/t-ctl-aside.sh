@@ -17,6 +17,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SG=$(jq -r .sg "$T/fw/sg-rules.json")
 
 start_xvio || bail "xvio starts"
+is "help: which commands answer during a compile" \
+	"$(xctl --json help | jq -c '[.commands[] | select(.cmd == "version" or .cmd == "stats" or .cmd == "sg.rule.add" or .cmd == "network.add") | [.cmd, .reads_only]]')" \
+	'[["version",true],["network.add",false],["sg.rule.add",false],["stats",true]]'
 check "network" xctl network add n1
 check "security group" xctl sg add "$SG"
 # Without the group's default allow-all rules the mix compiles slowly,
