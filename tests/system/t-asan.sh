@@ -3,7 +3,8 @@
 # The AddressSanitizer build (build-asan/xvio, `make asan`) runs selected
 # system tests again: the basics, traffic both ways, every bad input, hot
 # add/remove under traffic, guest reconnects, bad startup and network mode
-# (golden packets, namespaces). With
+# (golden packets, namespaces), and the API during a long rule compile
+# (the helper thread, parked clients). With
 # XVIO_ASAN=1, common.sh stops every xvio with SIGTERM at the end of each
 # script, wants exit status 0 and no "ERROR: AddressSanitizer" /
 # "LeakSanitizer" / UBSan report in its stderr. Each sub-script's TAP lines
@@ -14,7 +15,7 @@ need_root
 ASAN_BIN=$XVIO_ROOT/build-asan/xvio
 [ -x "$ASAN_BIN" ] || skip_all "no ASan build ($ASAN_BIN): run 'make asan'"
 
-SCRIPTS=${XVIO_ASAN_SCRIPTS:-t-ports t-traffic t-bad-input t-hotplug t-reconnect t-startup t-net-golden t-net-netns}
+SCRIPTS=${XVIO_ASAN_SCRIPTS:-t-ports t-traffic t-bad-input t-hotplug t-reconnect t-startup t-net-golden t-net-netns t-ctl-aside}
 PER_SCRIPT_TIMEOUT=${XVIO_ASAN_TIMEOUT:-280}
 dir=$(dirname "$0")
 
