@@ -69,6 +69,8 @@ static struct client *clients[MAX_CLIENTS];
  * nested loop saw and left for later. */
 static struct client *executing;
 static bool aside_running;
+static uint64_t n_asides; /* nested loops run: a batch taken before one is
+			     stale after it (its clients may be gone) */
 static uint64_t n_parked_ever;
 static int stop_signal;
 static bool links_changed;
@@ -450,6 +452,7 @@ server_aside(xv_aside_fn fn, void *arg)
 	/* Named for ps/top; it inherits the control thread's cpu. */
 	pthread_setname_np(thread, "xvio-aside");
 	aside_running = true;
+	n_asides++;
 	if (outer != NULL)
 		epoll_ctl(epfd, EPOLL_CTL_DEL, outer->fd, NULL);
 	while (!done) {
@@ -542,6 +545,7 @@ serve(void)
 
 	for (;;) {
 		int n = epoll_wait(epfd, evs, RTE_DIM(evs), -1), i;
+		uint64_t asides = n_asides;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -549,7 +553,10 @@ serve(void)
 			XV_LOG(ctl, ERR, "epoll_wait: %s", strerror(errno));
 			return -1;
 		}
-		for (i = 0; i < n; i++) {
+		/* After a nested loop the rest of the batch is stale: it
+		 * served those fds, and may have freed their clients. Every
+		 * fd here is level-triggered, so what is left comes again. */
+		for (i = 0; i < n && n_asides == asides; i++) {
 			uint64_t tag = evs[i].data.u64, v;
 			struct signalfd_siginfo si;
 
