@@ -13,8 +13,8 @@
  * until the running change has replied; parked clients then go on in the
  * order they were parked. The client of the running change is out of the
  * set meanwhile too, so its buffer is left alone and its later requests
- * keep their order. Signals, port events and timer ticks seen by the nested
- * loop are acted on once it is over.
+ * keep their order. Signals, port events and timer ticks are acted on
+ * between batches of the main loop, so after a compile.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -65,15 +65,17 @@ static int listen_fd = -1, epfd = -1, sig_fd = -1, timer_fd = -1;
 static int aside_fd = -1; /* eventfd: the job running aside is done */
 static struct client *clients[MAX_CLIENTS];
 
-/* The client whose request is running; whether a job runs aside; what the
- * nested loop saw and left for later. */
+/* The client whose request is running; whether a job runs aside. */
 static struct client *executing;
 static bool aside_running;
 static uint64_t n_asides; /* nested loops run: a batch taken before one is
 			     stale after it (its clients may be gone) */
 static uint64_t n_parked_ever;
+
+/* What events asked for that is done between batches, by the main loop
+ * (so after any compile running aside). */
 static int stop_signal;
-static bool links_changed;
+static bool links_changed, tick_due, aside_done;
 
 /* epoll data: small integers tag our own fds, clients are pointers. */
 enum { TAG_LISTEN = 1, TAG_SIGNAL, TAG_PORT_EVENT, TAG_TIMER, TAG_ASIDE };
@@ -407,6 +409,47 @@ resume_parked(void)
 
 static void accept_clients(void);
 
+/* The events of one epoll_wait, for the main loop and for the nested loop
+ * of a compile alike: clients and new connections are served at once, the
+ * rest is noted for between batches. A nested loop run by a client's
+ * request makes the rest of the batch stale: it served those fds, and may
+ * have freed their clients. Every fd in the set is level-triggered, so
+ * what is skipped comes again on the next wait. */
+static void
+dispatch(const struct epoll_event *evs, int n)
+{
+	uint64_t asides = n_asides, v;
+	struct signalfd_siginfo si;
+	int i;
+
+	for (i = 0; i < n && n_asides == asides; i++) {
+		switch (evs[i].data.u64) {
+		case TAG_LISTEN:
+			accept_clients();
+			break;
+		case TAG_SIGNAL:
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+				stop_signal = (int)si.ssi_signo;
+			break;
+		case TAG_PORT_EVENT:
+			if (read(xv_port_event_fd(), &v, sizeof(v)) > 0)
+				links_changed = true;
+			break;
+		case TAG_TIMER:
+			if (read(timer_fd, &v, sizeof(v)) > 0)
+				tick_due = true;
+			break;
+		case TAG_ASIDE:
+			if (read(aside_fd, &v, sizeof(v)) > 0)
+				aside_done = true;
+			break;
+		default:
+			client_event(evs[i].data.ptr, evs[i].events);
+			break;
+		}
+	}
+}
+
 struct aside_job {
 	xv_aside_fn fn;
 	void *arg;
@@ -432,10 +475,7 @@ server_aside(xv_aside_fn fn, void *arg)
 	struct aside_job job = { .fn = fn, .arg = arg };
 	struct client *outer = executing;
 	struct epoll_event evs[32];
-	struct signalfd_siginfo si;
 	pthread_t thread;
-	bool done = false;
-	uint64_t v;
 	int ret;
 
 	if (aside_running) {
@@ -455,8 +495,9 @@ server_aside(xv_aside_fn fn, void *arg)
 	n_asides++;
 	if (outer != NULL)
 		epoll_ctl(epfd, EPOLL_CTL_DEL, outer->fd, NULL);
-	while (!done) {
-		int n = epoll_wait(epfd, evs, RTE_DIM(evs), -1), i;
+	aside_done = false;
+	while (!aside_done) {
+		int n = epoll_wait(epfd, evs, RTE_DIM(evs), -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -464,27 +505,7 @@ server_aside(xv_aside_fn fn, void *arg)
 			XV_LOG(ctl, ERR, "epoll_wait: %s: waiting for the job", strerror(errno));
 			break;
 		}
-		for (i = 0; i < n; i++) {
-			uint64_t tag = evs[i].data.u64;
-
-			if (tag == TAG_ASIDE) {
-				done = read(aside_fd, &v, sizeof(v)) > 0;
-			} else if (tag == TAG_LISTEN) {
-				accept_clients();
-			} else if (tag == TAG_SIGNAL) {
-				if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
-					stop_signal = (int)si.ssi_signo;
-			} else if (tag == TAG_PORT_EVENT) {
-				if (read(xv_port_event_fd(), &v, sizeof(v)) > 0)
-					links_changed = true;
-			} else if (tag == TAG_TIMER) {
-				/* Skipped: the next tick measures the gap. */
-				if (read(timer_fd, &v, sizeof(v)) < 0)
-					continue;
-			} else {
-				client_event(evs[i].data.ptr, evs[i].events);
-			}
-		}
+		dispatch(evs, n);
 	}
 	pthread_join(thread, NULL);
 	aside_running = false;
@@ -544,8 +565,7 @@ serve(void)
 	struct epoll_event evs[32];
 
 	for (;;) {
-		int n = epoll_wait(epfd, evs, RTE_DIM(evs), -1), i;
-		uint64_t asides = n_asides;
+		int n = epoll_wait(epfd, evs, RTE_DIM(evs), -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -553,51 +573,23 @@ serve(void)
 			XV_LOG(ctl, ERR, "epoll_wait: %s", strerror(errno));
 			return -1;
 		}
-		/* After a nested loop the rest of the batch is stale: it
-		 * served those fds, and may have freed their clients. Every
-		 * fd here is level-triggered, so what is left comes again. */
-		for (i = 0; i < n && n_asides == asides; i++) {
-			uint64_t tag = evs[i].data.u64, v;
-			struct signalfd_siginfo si;
-
-			if (tag == TAG_LISTEN) {
-				accept_clients();
-			} else if (tag == TAG_SIGNAL) {
-				if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
-					XV_LOG(ctl, INFO, "%s: shutting down",
-					       strsignal(si.ssi_signo));
-					return 0;
-				}
-			} else if (tag == TAG_PORT_EVENT) {
-				/* A guest came or went, a vring or a link
-				 * changed: refresh links, then the plans. */
-				if (read(xv_port_event_fd(), &v, sizeof(v)) > 0) {
-					xv_port_poll_links();
-					xv_plan_rebuild();
-				}
-			} else if (tag == TAG_TIMER) {
-				if (read(timer_fd, &v, sizeof(v)) > 0) {
-					xv_port_poll_links();
-					xv_sched_tick(timer_interval());
-					xv_net_tick();
-				}
-			} else if (tag == TAG_ASIDE) {
-				/* A job's end, already waited for. */
-				if (read(aside_fd, &v, sizeof(v)) < 0)
-					continue;
-			} else {
-				client_event(evs[i].data.ptr, evs[i].events);
-			}
-		}
-		/* What a nested loop (server_aside) left for now. */
+		dispatch(evs, n);
 		if (stop_signal != 0) {
 			XV_LOG(ctl, INFO, "%s: shutting down", strsignal(stop_signal));
 			return 0;
 		}
 		if (links_changed) {
+			/* A guest came or went, a vring or a link changed:
+			 * refresh links, then the plans. */
 			links_changed = false;
 			xv_port_poll_links();
 			xv_plan_rebuild();
+		}
+		if (tick_due) {
+			tick_due = false;
+			xv_port_poll_links();
+			xv_sched_tick(timer_interval());
+			xv_net_tick();
 		}
 		resume_parked();
 	}
