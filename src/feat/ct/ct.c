@@ -308,9 +308,7 @@ xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 {
 	enum ct_proto p = proto_of(pkt);
 	uint32_t tick = ct_tick(ct, now);
-	bool reserved = true;
 	uint64_t *wp, w, nw;
-	uint32_t used;
 	struct ct_key key;
 	unsigned int side;
 	uint32_t hash;
@@ -328,21 +326,17 @@ xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 		return -EINVAL;
 	side = make_key(&key, &hash, pkt, ct->table->seed);
 
-	/* Reserve a position first, so concurrent commits never take more
-	 * than 'capacity'; given back below if the key was there already. */
-	used = __atomic_load_n(&ct->used, __ATOMIC_RELAXED);
-	do {
-		if (used >= ct->capacity) {
-			stat_inc(ct, CT_STAT_full);
-			return -ENOSPC;
-		}
-	} while (!__atomic_compare_exchange_n(&ct->used, &used, used + 1, true,
-					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	/* The table holds exactly 'capacity' positions and refuses the
+	 * next under its lock; a full table refuses here first, so a flood
+	 * of new connections does not queue on that lock. */
+	if (ct_table_used(ct->table) >= ct->capacity) {
+		stat_inc(ct, CT_STAT_full);
+		return -ENOSPC;
+	}
 	/* Returns the existing position when another thread added the key
 	 * first (for the other direction, say). */
 	pos = ct_table_add(ct->table, &key, hash);
 	if (pos < 0) {
-		__atomic_fetch_sub(&ct->used, 1, __ATOMIC_RELAXED);
 		stat_inc(ct, CT_STAT_full);
 		return -ENOSPC;
 	}
@@ -351,7 +345,7 @@ xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 	for (;;) {
 		if (W_ST(w) == CT_FREE) {
 			/* New key: whoever sets the word first created the
-			 * connection (and keeps its reservation). */
+			 * connection. */
 			nw = ct_word(pkt->zone, side, open,
 				     tick + ct->tmo[p][open]);
 			if (__atomic_compare_exchange_n(wp, &w, nw, false,
@@ -360,10 +354,6 @@ xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 				return 0;
 			}
 			continue;
-		}
-		if (reserved) {
-			__atomic_fetch_sub(&ct->used, 1, __ATOMIC_RELAXED);
-			reserved = false;
 		}
 		if (W_ST(w) == CT_DEAD) {
 			/* Being removed: until the key is out of the hash, a
@@ -391,14 +381,6 @@ xv_ct_commit(struct xv_ct *ct, const struct xv_ct_pkt *pkt, uint64_t now)
 	}
 }
 
-/* Reset position 'pos' and give it back to the table. */
-static void
-free_pos(struct xv_ct *ct, uint32_t pos)
-{
-	ct_table_release(ct->table, pos);
-	__atomic_fetch_sub(&ct->used, 1, __ATOMIC_RELAXED);
-}
-
 /* Free up to 'quota' positions whose grace period is over. Lock held. */
 static unsigned int
 reclaim(struct xv_ct *ct, unsigned int quota)
@@ -411,7 +393,7 @@ reclaim(struct xv_ct *ct, unsigned int quota)
 		if (rte_rcu_qsbr_check(ct->rcu, b->token, false) != 1)
 			break;
 		while (ct->limbo_head != b->end && n < quota) {
-			free_pos(ct, ct->limbo[ct->limbo_head & ct->limbo_mask]);
+			ct_table_release(ct->table, ct->limbo[ct->limbo_head & ct->limbo_mask]);
 			/* Atomic only for xv_ct_stats_read. */
 			__atomic_store_n(&ct->limbo_head, ct->limbo_head + 1,
 					 __ATOMIC_RELAXED);
@@ -491,7 +473,7 @@ remove_pos(struct xv_ct *ct, uint32_t pos)
 		return;
 	}
 	if (ct->rcu == NULL) {
-		free_pos(ct, pos);
+		ct_table_release(ct->table, pos);
 		return;
 	}
 	ct->limbo[ct->limbo_tail & ct->limbo_mask] = pos;
@@ -510,14 +492,14 @@ xv_ct_expire(struct xv_ct *ct, uint64_t now, unsigned int quota)
 		return 0;
 	if (ct->rcu != NULL)
 		reclaim(ct, quota);
-	quota = RTE_MIN(quota, ct->n_slots);
+	quota = RTE_MIN(quota, ct->capacity);
 	pos = ct->cursor;
 	for (i = 0; i < quota; i++) {
 		if (claim(ct, pos, tick, -1, 1, &old)) {
 			remove_pos(ct, pos);
 			removed++;
 		}
-		if (++pos == ct->n_slots)
+		if (++pos == ct->capacity)
 			pos = 0;
 	}
 	ct->cursor = pos;
@@ -540,7 +522,7 @@ xv_ct_flush(struct xv_ct *ct, int zone, uint64_t now)
 	if (rte_lcore_id() >= RTE_MAX_LCORE)
 		return 0;
 	rte_spinlock_lock(&ct->lock);
-	for (pos = 0; pos < ct->n_slots; pos++) {
+	for (pos = 0; pos < ct->capacity; pos++) {
 		if (!claim(ct, pos, tick, zone, 0, &old))
 			continue;
 		remove_pos(ct, pos);
@@ -564,7 +546,7 @@ xv_ct_count(const struct xv_ct *ct, int zone, uint64_t now)
 	uint32_t tick = ct_tick(ct, now), pos;
 	unsigned int n = 0;
 
-	for (pos = 0; pos < ct->n_slots; pos++) {
+	for (pos = 0; pos < ct->capacity; pos++) {
 		uint64_t w = __atomic_load_n(&ct_table_entry(ct->table, pos)->word,
 					     __ATOMIC_RELAXED);
 
@@ -585,7 +567,7 @@ xv_ct_walk(struct xv_ct *ct, int zone, uint64_t now, xv_ct_walk_fn fn,
 	/* Under the lock no position is freed, so a live word's key stays
 	 * in place while we read it. */
 	rte_spinlock_lock(&ct->lock);
-	for (pos = 0; pos < ct->n_slots; pos++) {
+	for (pos = 0; pos < ct->capacity; pos++) {
 		const struct ct_entry *ce = ct_table_entry(ct->table, pos);
 		uint64_t w = __atomic_load_n(&ce->word, __ATOMIC_ACQUIRE);
 		const struct ct_key *k = &ce->key;
@@ -629,7 +611,7 @@ xv_ct_stats_read(const struct xv_ct *ct, struct xv_ct_stats *stats)
 #define XV_CT_STAT_COPY(name, help) stats->name = sum[CT_STAT_##name];
 	XV_CT_STATS(XV_CT_STAT_COPY)
 #undef XV_CT_STAT_COPY
-	stats->used = __atomic_load_n(&ct->used, __ATOMIC_RELAXED);
+	stats->used = ct_table_used(ct->table);
 	stats->limbo = (uint32_t)(__atomic_load_n(&ct->limbo_tail, __ATOMIC_RELAXED) -
 				  __atomic_load_n(&ct->limbo_head, __ATOMIC_RELAXED));
 }
@@ -637,7 +619,7 @@ xv_ct_stats_read(const struct xv_ct *ct, struct xv_ct_stats *stats)
 uint32_t
 xv_ct_slots(const struct xv_ct *ct)
 {
-	return ct->n_slots;
+	return ct->capacity;
 }
 
 /* Seconds to ticks, rounded up; -1 if too long. */
@@ -720,8 +702,7 @@ xv_ct_create(const struct xv_ct_conf *conf)
 	ct->table = ct_table_create(conf->capacity, socket, (uint32_t)rte_rand());
 	if (ct->table == NULL)
 		goto err_table;
-	ct->n_slots = conf->capacity;
-	ct->limbo_mask = rte_align32pow2(ct->n_slots) - 1;
+	ct->limbo_mask = rte_align32pow2(ct->capacity) - 1;
 	ct->limbo = rte_malloc_socket("xv_ct_limbo",
 				      ((size_t)ct->limbo_mask + 1) * sizeof(uint32_t),
 				      RTE_CACHE_LINE_SIZE, socket);
@@ -732,8 +713,8 @@ xv_ct_create(const struct xv_ct_conf *conf)
 				       RTE_CACHE_LINE_SIZE, socket);
 	if (ct->stats == NULL)
 		goto err_stats;
-	CT_LOG(INFO, "%s: %u connections, %u positions, tick 2^%u/%" PRIu64 " s",
-	       name, ct->capacity, ct->n_slots, ct->tick_shift, ct->hz);
+	CT_LOG(INFO, "%s: %u connections, tick 2^%u/%" PRIu64 " s",
+	       name, ct->capacity, ct->tick_shift, ct->hz);
 	return ct;
 
 err_stats:

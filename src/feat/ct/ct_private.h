@@ -187,18 +187,13 @@ struct ct_table;
 struct xv_ct {
 	/* Read by workers, set at creation. */
 	struct ct_table *table;  /* keys and words, by position */
-	uint32_t n_slots;        /* positions: the capacity */
-	uint32_t capacity;
+	uint32_t capacity;       /* connections, and positions */
 	unsigned int tick_shift; /* tick = now >> tick_shift (<= 1 ms) */
 	uint32_t tmo[CT_PROTO_MAX][XV_CT_STATE_MAX]; /* in ticks */
 	uint32_t slack[CT_PROTO_MAX][XV_CT_STATE_MAX]; /* see refresh() */
 	uint64_t hz;
 	struct rte_rcu_qsbr *rcu;
 	struct ct_lcore_stats *stats; /* RTE_MAX_LCORE + 1 (shared slot) */
-
-	/* Positions allocated (live, dead or in limbo): written by commit
-	 * and reclaim. */
-	uint32_t used __rte_cache_aligned;
 
 	/* Maintenance: expire, flush, walk. */
 	rte_spinlock_t lock __rte_cache_aligned;

@@ -208,7 +208,8 @@ ct_table_add(struct ct_table *t, const struct ct_key *k, uint32_t hash)
 		if (s < 0)
 			goto out;
 	}
-	pos = t->free[--t->n_free];
+	pos = t->free[t->n_free - 1];
+	__atomic_store_n(&t->n_free, t->n_free - 1, __ATOMIC_RELAXED);
 	t->entries[pos].key = *k;
 	set_slot(b, s, sig, pos + 1);
 	ret = pos;
@@ -246,7 +247,8 @@ ct_table_release(struct ct_table *t, uint32_t pos)
 {
 	__atomic_store_n(&t->entries[pos].word, 0, __ATOMIC_RELEASE);
 	rte_spinlock_lock(&t->lock);
-	t->free[t->n_free++] = pos;
+	t->free[t->n_free] = pos;
+	__atomic_store_n(&t->n_free, t->n_free + 1, __ATOMIC_RELAXED);
 	rte_spinlock_unlock(&t->lock);
 }
 

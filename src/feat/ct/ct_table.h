@@ -70,7 +70,7 @@ struct ct_table {
 	struct ct_bucket *buckets;
 	struct ct_entry *entries;
 	uint32_t bucket_mask;
-	uint32_t n_entries;
+	uint32_t n_entries; /* positions */
 	uint32_t seed;
 
 	/* Bumped by every move between buckets: on its own line, since
@@ -80,7 +80,7 @@ struct ct_table {
 	/* Writers. */
 	rte_spinlock_t lock __rte_cache_aligned;
 	uint32_t *free;   /* stack of free positions */
-	uint32_t n_free;
+	uint32_t n_free;  /* stored atomically: ct_table_used reads it */
 	uint64_t n_moved; /* entries moved to make room (a statistic) */
 };
 
@@ -225,6 +225,14 @@ int ct_table_del(struct ct_table *t, uint32_t pos);
 /* Give 'pos' (deleted, and no reader can still hold it) back; its word is
  * reset to 0. */
 void ct_table_release(struct ct_table *t, uint32_t pos);
+
+/* Positions taken (live, being removed, or waiting to be released):
+ * exact under the lock, a recent value without it. */
+static inline uint32_t
+ct_table_used(const struct ct_table *t)
+{
+	return t->n_entries - __atomic_load_n(&t->n_free, __ATOMIC_RELAXED);
+}
 
 static inline struct ct_entry *
 ct_table_entry(const struct ct_table *t, uint32_t pos)
