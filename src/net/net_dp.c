@@ -669,7 +669,7 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 	struct pinfo pi[XV_BURST_MAX];
 	struct xv_ct_result ctr[XV_BURST_MAX];
 	const struct xv_ct_pkt *ctp[XV_BURST_MAX];
-	struct xv_acl_key kbuf[2 * XV_BURST_MAX];
+	struct xv_acl_key keg[XV_BURST_MAX], kin[XV_BURST_MAX]; /* by ct index */
 	const struct xv_acl_key *keys[2 * XV_BURST_MAX];
 	uint8_t allow[2 * XV_BURST_MAX];
 	uint16_t ct_idx[XV_BURST_MAX], key_pkt[2 * XV_BURST_MAX];
@@ -772,14 +772,13 @@ xv_net_input(unsigned int w, struct xv_poll *poll, struct rte_mbuf **pkts,
 		default: /* NEW, UNTRACKED */
 			break;
 		}
-		fill_keys(p, src, dst, &kbuf[n_keys],
-			  &kbuf[n_keys + (src->filtered ? 1 : 0)]);
+		fill_keys(p, src, dst, &keg[i], &kin[i]);
 		if (src->filtered) {
-			keys[n_keys] = &kbuf[n_keys];
+			keys[n_keys] = &keg[i];
 			key_pkt[n_keys++] = i;
 		}
 		if (dst != NULL && dst->filtered) {
-			keys[n_keys] = &kbuf[n_keys];
+			keys[n_keys] = &kin[i];
 			key_pkt[n_keys++] = i | 0x8000;
 		}
 	}
