@@ -287,7 +287,7 @@ sleep_until_work(struct xv_worker *w, struct xv_plan *plan, bool *event)
 	struct timespec ts;
 	bool rebuild = w->epoll_gen != plan->gen, timer = false;
 	unsigned int i, moved = 0;
-	uint64_t t0, v;
+	uint64_t t0, now, v;
 	int n;
 
 	if (rebuild) {
@@ -307,8 +307,9 @@ sleep_until_work(struct xv_worker *w, struct xv_plan *plan, bool *event)
 	 * load, so a full barrier. */
 	rte_atomic_thread_fence(__ATOMIC_SEQ_CST);
 	/* A packet may have come between the last poll and arming. */
+	now = rte_rdtsc();
 	for (i = 0; i < plan->n_polls; i++)
-		moved += poll_one(&plan->polls[i], rte_rdtsc());
+		moved += poll_one(&plan->polls[i], now);
 	if (moved == 0) {
 		w->sleeps++;
 		__atomic_store_n(&w->sleeping, true, __ATOMIC_RELAXED);
