@@ -357,8 +357,9 @@ def change(c, tsc, far_key, gen_key, clk):
     if d is not None and w:
         out["chg_gen_cpu"] = rnd(d / clk / w, 3)
     # Generator samples: the snapshots' own reading, then every sample taken
-    # during the call, then the one after.
-    pts = []
+    # during the call, then the one after; with each sample during the call,
+    # how long an `xvioctl version` took (the API answers reads meanwhile).
+    pts, api = [], []
     for src, tag in ((s0, "gen"), (None, None), (s1, "gen")):
         if src is None:
             i = 0
@@ -366,14 +367,13 @@ def change(c, tsc, far_key, gen_key, clk):
                 a, b, v = num(c, "g.%d.t.pre" % i), num(c, "g.%d.t.post" % i), num(c, "g.%d.tx" % i)
                 if None not in (a, b, v):
                     pts.append(((a + b) / 2, v))
+                if num(c, "g.%d.api_ms" % i) is not None:
+                    api.append(num(c, "g.%d.api_ms" % i))
                 i += 1
         else:
             a, b, v = num(src, "t.%s.pre" % tag), num(src, "t.%s.post" % tag), num(src, gen_key)
             if None not in (a, b, v):
                 pts.append(((a + b) / 2, v))
-    # `xvioctl version` during the call (the API answers reads meanwhile).
-    api = [num(c, "g.%d.api_ms" % i) for i in range(len(pts) + 2) if "g.%d.api_ms" % i in c]
-    api = [a for a in api if a is not None]
     if api:
         out["chg_api_calls"] = len(api)
         out["chg_api_max_ms"] = rnd(max(api), 1)
