@@ -180,8 +180,8 @@ int32_t
 ct_table_add(struct ct_table *t, const struct ct_key *k, uint32_t hash)
 {
 	uint16_t sig = ct_table_sig(hash);
-	uint32_t b1 = ct_table_bucket(t, hash), b2 = ct_table_other_bucket(t, b1, sig), pos;
-	struct ct_bucket *b;
+	uint32_t b1 = ct_table_bucket(t, hash), b2 = ct_table_other_bucket(t, b1, sig);
+	uint32_t bi, pos;
 	int32_t ret;
 	int s;
 
@@ -192,26 +192,21 @@ ct_table_add(struct ct_table *t, const struct ct_key *k, uint32_t hash)
 	ret = -ENOSPC;
 	if (unlikely(t->n_free == 0))
 		goto out;
-	b = &t->buckets[b1];
-	s = empty_slot(b);
-	if (s < 0) {
-		b = &t->buckets[b2];
-		s = empty_slot(b);
-	}
-	if (unlikely(s < 0)) {
-		b = &t->buckets[b1];
-		s = make_room(t, b1);
-		if (s < 0) {
-			b = &t->buckets[b2];
-			s = make_room(t, b2);
-		}
-		if (s < 0)
-			goto out;
-	}
+	/* A free slot in either bucket, else one made by moving an entry
+	 * out of either. */
+	s = empty_slot(&t->buckets[bi = b1]);
+	if (s < 0)
+		s = empty_slot(&t->buckets[bi = b2]);
+	if (unlikely(s < 0))
+		s = make_room(t, bi = b1);
+	if (unlikely(s < 0))
+		s = make_room(t, bi = b2);
+	if (unlikely(s < 0))
+		goto out;
 	pos = t->free[t->n_free - 1];
 	__atomic_store_n(&t->n_free, t->n_free - 1, __ATOMIC_RELAXED);
 	t->entries[pos].key = *k;
-	set_slot(b, s, sig, pos + 1);
+	set_slot(&t->buckets[bi], s, sig, pos + 1);
 	ret = pos;
 out:
 	rte_spinlock_unlock(&t->lock);
