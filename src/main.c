@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -425,7 +424,6 @@ main(int argc, char **argv)
 {
 	struct options o;
 	unsigned int lcores[XV_MAX_WORKERS], w;
-	struct timespec ts;
 	sigset_t mask;
 	char err[1024];
 	int ret = 1;
@@ -446,8 +444,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	xv_daemon.start_time = ts.tv_sec + ts.tv_nsec / 1e9;
+	xv_daemon.start_time = xv_now_s();
 	xv_daemon.ctl_path = o.ctl;
 
 	if (xv_port_init() != 0) {

@@ -945,7 +945,7 @@ render_version(json_t *r)
 /* Keys render_status() shows in its own words; others are printed as sent. */
 static const char *const status_keys[] = {
 	"pid", "uptime_s", "ctl", "hugepages", "n_ports", "n_relays", "workers",
-	"memory", NULL,
+	"memory", "change", NULL,
 };
 
 static void
@@ -993,6 +993,15 @@ render_status(json_t *r)
 		   jint(json_object_get(mem, "mbufs_total")),
 		   jint(json_object_get(mem, "pools")));
 	}
+	v = json_object_get(r, "change");
+	if (json_is_object(v))
+		kv("change", "%s running for %.1f s, %" JSON_INTEGER_FORMAT
+		   " waiting after it",
+		   fmt_scalar(json_object_get(v, "cmd"), -1, buf, sizeof(buf)),
+		   json_number_value(json_object_get(v, "running_s")),
+		   jint(json_object_get(v, "waiting")));
+	else if (v != NULL)
+		kv("change", "none running");
 	json_object_foreach(r, k, v)
 		if (!key_in(k, status_keys))
 			kv_json(k, v);

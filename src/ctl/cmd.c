@@ -15,6 +15,11 @@
 
 struct xv_daemon_info xv_daemon;
 
+/* The change being executed: changes run one at a time (the server parks
+ * the others), reads may run inside one (xv_aside.h). */
+static const char *change_cmd;
+static double change_since;
+
 static int cmd_help(json_t *args, struct xv_reply *reply);
 static int cmd_version(json_t *args, struct xv_reply *reply);
 
@@ -283,6 +288,7 @@ int
 xv_cmd_run(const char *name, json_t *args, struct xv_reply *reply)
 {
 	const struct xv_cmd *cmd = find_cmd(name);
+	int ret;
 
 	if (cmd == NULL)
 		return xv_reply_error(reply, XV_ERR_UNKNOWN_COMMAND,
@@ -290,11 +296,25 @@ xv_cmd_run(const char *name, json_t *args, struct xv_reply *reply)
 				      name);
 	if (check_args(cmd, args, reply) != 0)
 		return -1;
-	if (cmd->fn(args, reply) != 0)
+	if (!cmd->reads_only) {
+		change_cmd = cmd->name;
+		change_since = xv_now_s();
+	}
+	ret = cmd->fn(args, reply);
+	if (!cmd->reads_only)
+		change_cmd = NULL;
+	if (ret != 0)
 		return -1;
 	if (reply->result == NULL)
 		reply->result = json_object();
 	return 0;
+}
+
+const char *
+xv_cmd_running_change(double *since)
+{
+	*since = change_since;
+	return change_cmd;
 }
 
 bool

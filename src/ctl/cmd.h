@@ -115,6 +115,14 @@ int xv_cmd_ct_count(json_t *args, struct xv_reply *reply);
 int xv_cmd_ct_flush(json_t *args, struct xv_reply *reply);
 int xv_cmd_config(json_t *args, struct xv_reply *reply);
 
+/* The change (a command that is not reads_only) being executed, or NULL;
+ * a read served while it compiles aside sees it. '*since' gets when it
+ * began (xv_now_s). */
+const char *xv_cmd_running_change(double *since);
+
+/* Seconds on the monotonic clock. */
+double xv_now_s(void);
+
 /* Daemon facts the status command reports (set by main). */
 struct xv_daemon_info {
 	const char *ctl_path;

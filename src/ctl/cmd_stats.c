@@ -14,6 +14,7 @@
 #include "net.h"
 #include "plan.h"
 #include "port.h"
+#include "server.h"
 #include "worker.h"
 #include "xv_mbuf.h"
 #include "xv_sched.h"
@@ -183,13 +184,28 @@ rss_bytes(void)
 	return (uint64_t)resident * sysconf(_SC_PAGESIZE);
 }
 
-static double
-now_s(void)
+double
+xv_now_s(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* status.change: the change compiling aside and the clients whose next
+ * request is a change waiting for it; null when none runs. */
+static json_t *
+running_change(void)
+{
+	double since;
+	const char *cmd = xv_cmd_running_change(&since);
+
+	if (cmd == NULL)
+		return json_null();
+	return json_pack("{s:s, s:f, s:i}", "cmd", cmd, "running_s",
+			 xv_now_s() - since, "waiting",
+			 xv_server_changes_waiting());
 }
 
 int
@@ -216,7 +232,7 @@ xv_cmd_status(json_t *args, struct xv_reply *reply)
 						xv_workers[i].cpu));
 	reply->result = json_pack(
 		"{s:i, s:f, s:s, s:b, s:i, s:i, s:o, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:i}}",
-		"pid", (int)getpid(), "uptime_s", now_s() - xv_daemon.start_time,
+		"pid", (int)getpid(), "uptime_s", xv_now_s() - xv_daemon.start_time,
 		"ctl", xv_daemon.ctl_path, "hugepages", xv_daemon.hugepages,
 		"n_ports", xv_n_ports, "n_relays", n_relays / 2,
 		"workers", workers, "poll_policy",
@@ -236,11 +252,6 @@ xv_cmd_status(json_t *args, struct xv_reply *reply)
 			    json_integer(xv_worker_conf.wake_us));
 	json_object_set_new(reply->result, "hold_ms",
 			    json_integer(xv_worker_conf.hold_ms));
+	json_object_set_new(reply->result, "change", running_change());
 	return 0;
-}
-
-double
-xv_now_s(void)
-{
-	return now_s();
 }

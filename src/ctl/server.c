@@ -379,6 +379,17 @@ client_event(struct client *c, uint32_t events)
 		client_free(c);
 }
 
+unsigned int
+xv_server_changes_waiting(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i] != NULL && clients[i]->parked != 0)
+			n++;
+	return n;
+}
+
 /* Parked clients go on, the first parked first, once nothing runs aside.
  * Each resumed client runs at least its waiting change. */
 static void

@@ -19,6 +19,10 @@ int xv_server_open(const char *path, const char *group, char *err,
 /* Serve until SIGINT or SIGTERM. Returns 0, or -1 on a fatal error. */
 int xv_server_run(void);
 
+/* Clients whose next request is a change waiting for the one running
+ * (doc/api.md, "Long changes"). */
+unsigned int xv_server_changes_waiting(void);
+
 /* Close every connection and remove the socket. */
 void xv_server_close(void);
 
