@@ -31,97 +31,128 @@ check "VM port in the group" xctl port add vm eth net_null1,no-rx=1 --network n1
 	--mac 02:00:00:00:00:01 --ip 198.18.0.1 --sg "$SG"
 check "1,000 rules" "$PY" "$ROOT/bench/xvcall.py" "$CTL" sg.rule.add "$T/fw/sg-rules.json"
 
-# The driver: the change on one connection; while it runs, 'version'
-# probes every 50 ms on a second; after 0.3 s a change (network.add n2)
-# on a third; and on a fourth, in one write, a change (network.add n3)
-# then 'version'. Prints one JSON object with every reply and its time.
-"$PY" - "$CTL" "$T/fw/sg-change.json" >"$T/drive.json" 2>"$T/drive.err" <<'EOF' &
-import json, socket, sys, threading, time
+# The driver, one thread and one select loop so that the order of replies
+# is the daemon's: a reply read in select round r was sent before any read
+# in a later round (each round reads all that came). The change goes on
+# one connection; 'version' probes every 50 ms on a second; 'status' every
+# 20 ms on a third. Once status names the change as running, a change
+# (network.add n2) goes on a fourth, and on a fifth, in one write, a change
+# (network.add n3) then 'version'. Prints one JSON object with every reply,
+# its round and its time.
+"$PY" - "$CTL" "$T/fw/sg-change.json" >"$T/drive.json" 2>"$T/drive.err" <<'EOF'
+import json, selectors, socket, sys, time
 
 path, changef = sys.argv[1:]
-out = {}
+sel = selectors.DefaultSelector()
+rnd = 0
 
-def conn():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(120)
-    s.connect(path)
-    return s
+class Conn:
+    def __init__(self):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(path)
+        self.buf, self.replies = b"", []   # [round, time, reply]
+        sel.register(self.s, selectors.EVENT_READ, self)
 
-def replies(s, n):
-    buf, got = b"", []
-    while len(got) < n:
-        d = s.recv(1 << 16)
-        if not d:
-            break
-        buf += d
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
-            got.append((time.time(), json.loads(line)))
-    return got
+    def send(self, data):
+        self.s.setblocking(True)
+        self.s.sendall(data)
+        self.s.setblocking(False)
 
-def change():
-    args = json.load(open(changef))
-    s = conn()
-    out["change_sent"] = time.time()
-    s.sendall((json.dumps({"id": 1, "cmd": "sg.rule.add", "args": args}) + "\n").encode())
-    (t, r), = replies(s, 1)
-    out["change_reply"], out["change_ok"] = t, r.get("ok")
+    def read(self):
+        while True:
+            try:
+                d = self.s.recv(1 << 20)
+            except BlockingIOError:
+                break
+            if not d:
+                sel.unregister(self.s)
+                break
+            self.buf += d
+        t = time.time()
+        while b"\n" in self.buf:
+            line, self.buf = self.buf.split(b"\n", 1)
+            self.replies.append([rnd, t, json.loads(line)])
 
-def probes():
-    s = conn()
-    out["probes"] = []
-    while "change_reply" not in out:
-        t0 = time.time()
-        s.sendall(b'{"cmd":"version"}\n')
-        (t1, r), = replies(s, 1)
-        out["probes"].append([t0, t1, r.get("ok")])
-        time.sleep(0.05)
-
-def other_change():
-    time.sleep(0.3)
-    s = conn()
-    s.sendall(b'{"cmd":"network.add","args":{"name":"n2"}}\n')
-    (t, r), = replies(s, 1)
-    out["n2_reply"], out["n2_ok"] = t, r.get("ok")
-
-def pipelined():
-    time.sleep(0.3)
-    s = conn()
-    s.sendall(b'{"id":"a","cmd":"network.add","args":{"name":"n3"}}\n{"id":"b","cmd":"version"}\n')
-    out["pipelined"] = [[t, r.get("id"), r.get("ok")] for t, r in replies(s, 2)]
-
-ts = [threading.Thread(target=f) for f in (change, other_change, pipelined)]
-for t in ts:
-    t.start()
-time.sleep(0.1)
-probes()
-for t in ts:
-    t.join()
+out = {"probes": [], "status": []}
+change, probe, status = Conn(), Conn(), Conn()
+out["change_sent"] = time.time()
+change.send((json.dumps({"id": 1, "cmd": "sg.rule.add",
+                         "args": json.load(open(changef))}) + "\n").encode())
+n2 = n3 = None
+probe_sent = status_sent = None
+deadline = time.time() + 120
+while not (change.replies and n2 and n2.replies and len(n3.replies) == 2):
+    now = time.time()
+    if change.replies and n2 is None:
+        break  # status never saw the change running: the checks say so
+    if now > deadline:
+        out["timeout"] = True
+        break
+    if probe_sent is None and not change.replies and \
+            (not probe.replies or now >= probe.replies[-1][1] + 0.05):
+        probe.send(b'{"cmd":"version"}\n')
+        probe_sent = [rnd, now]
+    if status_sent is None and not change.replies and \
+            (not status.replies or now >= status.replies[-1][1] + 0.02):
+        status.send(b'{"cmd":"status"}\n')
+        status_sent = [rnd, now]
+    events = sel.select(timeout=0.01)
+    rnd += 1
+    for key, _ in events:
+        key.data.read()
+    if probe_sent and probe.replies and len(out["probes"]) < len(probe.replies):
+        r = probe.replies[-1]
+        out["probes"].append(probe_sent + [r[0], r[1], r[2].get("ok")])
+        probe_sent = None
+    if status_sent and status.replies and len(out["status"]) < len(status.replies):
+        r = status.replies[-1]
+        out["status"].append(status_sent + [r[0], r[2]["result"].get("change")])
+        status_sent = None
+        ch = r[2]["result"].get("change")
+        if n2 is None and ch is not None:
+            out["running_seen"] = r[0]
+            n2, n3 = Conn(), Conn()
+            n2.send(b'{"cmd":"network.add","args":{"name":"n2"}}\n')
+            n3.send(b'{"id":"a","cmd":"network.add","args":{"name":"n3"}}\n'
+                    b'{"id":"b","cmd":"version"}\n')
+if change.replies:
+    rr, t, r = change.replies[0]
+    out["change_reply"], out["change_round"], out["change_ok"] = t, rr, r.get("ok")
+if n2 and n2.replies:
+    rr, t, r = n2.replies[0]
+    out["n2_round"], out["n2_ok"] = rr, r.get("ok")
+if n3:
+    out["pipelined"] = [[rr, r.get("id"), r.get("ok")] for rr, t, r in n3.replies]
 print(json.dumps(out))
 EOF
-drive=$!
-wait "$drive"
 is "the driver ran" "$?" 0
 diag_file "$T/drive.err"
 d=$(cat "$T/drive.json")
+is "the driver did not time out" "$(jq -r '.timeout // false' <<<"$d")" false
 is "the 10,000-rule change succeeded" "$(jq -r .change_ok <<<"$d")" true
 took=$(jq '.change_reply - .change_sent' <<<"$d")
 diag "the change took ${took} s"
+is "status named the change while it ran" \
+	"$(jq -c '[.status[][3] | select(. != null) | .cmd] | unique' <<<"$d")" '["sg.rule.add"]'
 if awk -v t="$took" 'BEGIN { exit !(t > 1) }'; then
-	# Probes sent after the compile began (0.5 s in: the request is
-	# parsed by then) and answered before the change's reply.
-	during=$(jq '[.probes[] | select(.[0] > $c + 0.5 and .[1] < $r and .[2] == true)] | length' \
-		--argjson c "$(jq .change_sent <<<"$d")" --argjson r "$(jq .change_reply <<<"$d")" <<<"$d")
+	# Probes sent once status showed the change running, answered in a
+	# round before the change's reply.
+	during=$(jq '[.probes[] | select(.[0] > $s and .[2] < $r and .[4] == true)] | length' \
+		--argjson s "$(jq .running_seen <<<"$d")" --argjson r "$(jq .change_round <<<"$d")" <<<"$d")
 	cmp_ge "'version' answered while the rules compiled" "$during" 3
+	is "status counted the two changes sent meanwhile as waiting" \
+		"$(jq '[.status[][3] | select(. != null) | .waiting] | max' <<<"$d")" 2
 else
 	skip "'version' answered while the rules compiled" "the change compiled in ${took} s: too fast to look inside"
+	skip "status counted the two changes sent meanwhile as waiting" "the change compiled in ${took} s"
 fi
-is "every probe answered ok" "$(jq '[.probes[] | select(.[2] != true)] | length' <<<"$d")" 0
+is "every probe answered ok" "$(jq '[.probes[] | select(.[4] != true)] | length' <<<"$d")" 0
 is "a change sent meanwhile succeeded" "$(jq -r .n2_ok <<<"$d")" true
-is "... after the running change replied" "$(jq '.n2_reply >= .change_reply' <<<"$d")" true
+is "... after the running change replied" "$(jq '.n2_round >= .change_round' <<<"$d")" true
 is "pipelined change then read: both answered, in order" \
 	"$(jq -c '[.pipelined[] | [.[1], .[2]]]' <<<"$d")" '[["a",true],["b",true]]'
-is "... the change after the running one" "$(jq '.pipelined[0][0] >= .change_reply' <<<"$d")" true
+is "... the change after the running one" "$(jq '.pipelined[0][0] >= .change_round' <<<"$d")" true
+is "status shows no change once it is over" "$(xctl --json status | jq -c .change)" null
 check "n2 and n3 exist" bash -c "'$XVIOCTL' --ctl '$CTL' --json network list | jq -e '[.networks[].name] | index(\"n2\") and index(\"n3\")'"
 is "the group holds all 11,000 rules" "$(xctl --json sg show "$SG" | jq '.rules | length')" 11000
 
@@ -163,7 +194,12 @@ ids=$(jq -c '[.rules[].id] | .[11000:]' < <(xctl --json sg show "$SG"))
 jq -n --arg sg "$SG" --argjson ids "$ids" '{sg: $sg, ids: $ids}' >"$T/del.json"
 spawn "$T/del.out" "$PY" "$ROOT/bench/xvcall.py" "$CTL" sg.rule.del "$T/del.json"
 del=$SPAWN_PID
-sleep 0.5
+for ((i = 0; i < 100; i++)); do
+	st=$(xctl status)
+	grep -q "^change: .* running for" <<<"$st" && break
+	sleep 0.05
+done
+like "xvioctl status names the running change" "$st" 'change: +sg\.rule\.del running for [0-9.]+ s, 0 waiting after it'
 stop_xvio
 is "xvio exits 0 on SIGTERM during a compile" "$XVIO_RC" 0
 for ((i = 0; i < 50; i++)); do alive "$del" || break; sleep 0.1; done
