@@ -17,7 +17,9 @@
 # bounded by the mbuf pool (1k works; 100k does not fit).
 #
 # Environment: DPAB_ROUNDS (default 5), DPAB_FLOWS (default 1000),
-# DPAB_MODE fw|relay (default fw), DPAB_RULES (default 1000), DPAB_PERF=DIR
+# DPAB_MODE fw|relay (default fw), DPAB_RULES (default 1000), DPAB_DMACS
+# (destination MACs the frames take in turn, default 1; none is a port's,
+# so all still go to the uplink), DPAB_PERF=DIR
 # (after sampling, record 3 s of the worker's CPU with perf into
 # DIR/perf-N.data, N the build's place on the command line; build with
 # -Ddebug=true for source lines).
@@ -33,6 +35,7 @@ ROUNDS=${DPAB_ROUNDS:-5}
 FLOWS=${DPAB_FLOWS:-1000}
 MODE=${DPAB_MODE:-fw}
 RULES=${DPAB_RULES:-1000}
+DMACS=${DPAB_DMACS:-1}
 [ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR... (each with xvio and xvioctl)" >&2; exit 2; }
 for b in "$@"; do
 	if [ ! -x "$b/xvio" ] || [ ! -x "$b/xvioctl" ]; then
@@ -47,7 +50,7 @@ XV_PID=
 cleanup() { xv_stop; rm -rf "$T"; }
 on_exit cleanup
 
-"$PY" "$ROOT/bench/mkpcap.py" --flows "$FLOWS" "$T/flows.pcap" || exit 1
+"$PY" "$ROOT/bench/mkpcap.py" --flows "$FLOWS" --dmacs "$DMACS" "$T/flows.pcap" || exit 1
 "$PY" "$ROOT/bench/fwrules.py" "$T/fw" "$RULES" 0 >/dev/null || exit 1
 read -r FW_MAC FW_IP < <(cd "$ROOT/bench" && "$PY" -B -c 'import mkpcap; print(mkpcap.SRC_MAC, mkpcap.SRC_IP)')
 FW_RULES=$RULES
@@ -100,7 +103,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		echo "round $r  $b: min ${res%% *}, median ${res##* } busy cyc/pkt"
 	done
 done
-echo "$MODE, $FLOWS flows, median of per-run minimums (busy cyc/pkt):"
+echo "$MODE, $FLOWS flows, $DMACS destination MAC(s), median of per-run minimums (busy cyc/pkt):"
 for b in "$@"; do
 	# shellcheck disable=SC2086 # one number per word
 	printf '  %-40s %s   (%s)\n' "$b" "$(printf '%s\n' ${MINS[$b]} | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" "${MINS[$b]% }"

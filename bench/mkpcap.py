@@ -2,7 +2,7 @@
 """Write a pcap of Ethernet/IPv4/UDP frames for the benchmark generator.
 
     mkpcap.py FILE SIZES
-    mkpcap.py --flows N FILE [SIZE]
+    mkpcap.py --flows N [--dmacs K] FILE [SIZE]
 
 SIZES is a comma list of frame lengths without CRC (as testpmd --txpkts
 counts them), e.g. the simple IMIX 64,570,64,64,570,64,1518,64,570,64,64,570
@@ -16,7 +16,9 @@ Flow i goes to DST_IP_BASE + (i mod 1000), spread over 198.19.0.0/22 as
 198.19.(k / 250).(1 + k % 250), UDP source port 1024 + i // 1000, destination
 port DST_PORT: 1k flows differ by destination address only, 100k flows are
 1,000 addresses x 100 source ports. Replayed in order, each flow comes back
-once every N packets.
+once every N packets. --dmacs K sends flow i to MAC 02:00:00:01:00:00 plus
+i mod K instead (no port owns those either): consecutive frames go to K
+different MACs, as an uplink's traffic to the VMs behind it does.
 """
 import struct
 import sys
@@ -69,9 +71,15 @@ def flow_tuple(i):
     return "198.19.%d.%d" % (k // 250, 1 + k % 250), 1024 + i // ADDRS
 
 
-def flow_frame(size, i):
+def flow_dmac(i, dmacs):
+    if dmacs == 1:
+        return DST_MAC
+    return "02:00:00:01:%02x:%02x" % ((i % dmacs) >> 8, (i % dmacs) & 0xFF)
+
+
+def flow_frame(size, i, dmacs=1):
     dst, sport = flow_tuple(i)
-    return udp4(size, ip4(SRC_IP), ip4(dst), sport, DST_PORT, i)
+    return udp4(size, ip4(SRC_IP), ip4(dst), sport, DST_PORT, i, dmac=flow_dmac(i, dmacs))
 
 
 def write(path, frames):
@@ -84,6 +92,12 @@ def write(path, frames):
 
 def main():
     a = sys.argv[1:]
+    dmacs = 1
+    if len(a) >= 4 and a[0] == "--flows" and a[2] == "--dmacs":
+        dmacs = int(a[3])
+        a = a[:2] + a[4:]
+        if dmacs < 1 or dmacs > 65536:
+            sys.exit("mkpcap: --dmacs %d out of range 1..65536" % dmacs)
     if len(a) in (3, 4) and a[0] == "--flows":
         n = int(a[1])
         size = int(a[3]) if len(a) == 4 else 64
@@ -91,7 +105,7 @@ def main():
             sys.exit("mkpcap: --flows %d out of range" % n)
         if size < 60 or size > 1518:
             sys.exit("mkpcap: frame size %d out of range 60..1518" % size)
-        write(a[2], (flow_frame(size, i) for i in range(n)))
+        write(a[2], (flow_frame(size, i, dmacs) for i in range(n)))
         return
     if len(a) != 2:
         sys.exit(__doc__)

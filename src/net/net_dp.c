@@ -3,8 +3,9 @@
  * Switching a burst in a network (workers). Per burst, in stages so each
  * table is looked up for the whole burst at once:
  *   1. per packet: parse, check the source (anti-spoofing), find the
- *      destination by MAC (each worker memoizes its last answer: a burst's
- *      unicast mostly goes to one MAC), pick what conntrack has a say on;
+ *      destination by MAC (each worker memoizes recent answers: a burst's
+ *      unicast mostly goes to one MAC or a few), pick what conntrack has a
+ *      say on;
  *   2. conntrack: one bulk lookup for packets with a filtered end;
  *   3. security groups: one classify call for packets that open a
  *      connection (or are not tracked), egress and ingress keys together;
@@ -635,7 +636,7 @@ flood(const struct xv_net_view *v, unsigned int w, struct out *o,
 
 /*
  * The nport owning unicast MAC 'mac' in network 'net', or XV_NPORT_NONE:
- * from worker 'w''s memo when it is the MAC asked last, else from the
+ * from worker 'w''s memo when its slot for the MAC holds it, else from the
  * table (and memoized). Only unicast is asked, so a new memo holds the
  * broadcast address and answers nothing.
  */
@@ -643,19 +644,21 @@ static __rte_always_inline uint16_t
 mac_owner(const struct xv_net_view *v, unsigned int w, uint16_t net,
 	  const struct rte_ether_addr *mac)
 {
-	struct xv_mac_memo *mm = &v->memo[w];
+	uint64_t k = xv_mac_memo_key(mac, net);
+	struct xv_mac_memo_slot *s =
+		&v->memo[w].slot[(k * 0x9e3779b97f4a7c15ull) >> (64 - XV_MAC_MEMO_BITS)];
 	struct xv_mac_key key;
 	void *data;
 
-	if (likely(mm->key.net == net && rte_is_same_ether_addr(&mm->key.mac, mac)))
-		return mm->idx;
+	if (likely(s->key == k))
+		return s->idx;
+	s->key = k;
 	memset(&key, 0, sizeof(key));
 	key.mac = *mac;
 	key.net = net;
-	mm->key = key;
-	mm->idx = rte_hash_lookup_data(v->macs, &key, &data) >= 0 ?
-			  (uint16_t)(uintptr_t)data : XV_NPORT_NONE;
-	return mm->idx;
+	s->idx = rte_hash_lookup_data(v->macs, &key, &data) >= 0 ?
+			 (uint16_t)(uintptr_t)data : XV_NPORT_NONE;
+	return s->idx;
 }
 
 void

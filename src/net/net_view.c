@@ -349,10 +349,16 @@ view_build(struct xv_net_view **out)
 	v->nets = calloc(xv_n_networks, sizeof(*v->nets));
 	v->memo = aligned_alloc(RTE_CACHE_LINE_SIZE,
 				XV_MAX_WORKERS * sizeof(*v->memo));
-	for (i = 0; v->memo != NULL && i < XV_MAX_WORKERS; i++)
-		v->memo[i] = (struct xv_mac_memo){
-			.key.mac.addr_bytes = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff },
-			.idx = XV_NPORT_NONE };
+	for (i = 0; v->memo != NULL && i < XV_MAX_WORKERS; i++) {
+		const struct rte_ether_addr bcast = {
+			.addr_bytes = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+		unsigned int s;
+
+		for (s = 0; s < RTE_DIM(v->memo[i].slot); s++) {
+			v->memo[i].slot[s].key = xv_mac_memo_key(&bcast, 0);
+			v->memo[i].slot[s].idx = XV_NPORT_NONE;
+		}
+	}
 	snprintf(hname, sizeof(hname), "xv_mac%u", hash_seq++);
 	hp.name = hname;
 	hp.entries = RTE_MAX(2 * n, 64u);

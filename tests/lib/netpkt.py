@@ -620,6 +620,16 @@ def golden_cases():
           drop=[("B", "sg_ingress")])
     c.add(udp4(MX, BCAST, "198.19.0.1", "198.18.20.255", 4400, 53, b"flooddeny ok"), to="B")
     cases.append(c)
+
+    # ---- macs: B's MAC between 40 others no port owns, more than a
+    # worker's MAC memo has slots (32): some share B's slot and take it
+    # over, and B's frames must still reach B and only B's.
+    c = Case("macs", "destinations that share the MAC memo's slots")
+    for i in range(40):
+        c.add(udp4(MX, MB, "198.19.0.1", IB, 4500, 53, b"xvio macs %d" % i), to="B")
+        c.add(udp4(MX, "02:00:00:00:5f:%02x" % i, "198.19.0.1", "198.19.0.2", 4500, 53,
+                   b"xvio macs unknown %d" % i), drop=[("S", "no_dest")])
+    cases.append(c)
     return cases
 
 

@@ -22,7 +22,8 @@
 # connections tcpflags opened: a connection is seen from the next burst on,
 # so they are a case of their own), rules (B's ingress rules), egress (S's
 # own rules), ctfull (xvio runs with --ct-capacity 128: the flows past it
-# are refused), uplink (S as an uplink). Conntrack state carries over from
+# are refused), uplink (S as an uplink), flooddeny, macs (destinations
+# sharing the MAC memo's slots). Conntrack state carries over from
 # one case to the next (the tuples differ where it matters). Cases with a
 # TODO reason (netpkt.py) are what the spec says and xvio does not do yet.
 #
