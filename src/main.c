@@ -23,6 +23,7 @@
 #include <rte_lcore.h>
 #include <rte_log.h>
 
+#include "acl.h"
 #include "cmd.h"
 #include "config.h"
 #include "ct.h"
@@ -72,6 +73,9 @@ usage(FILE *f)
 		"  --wake-us N        longest sleep when a queue has no interrupts (default 500)\n"
 		"  --no-rebalance     never move queues between workers by measured load\n"
 		"  --ct-capacity N    tracked connections in network mode (default 262144)\n"
+		"  --acl-chunk N      security-group rules compiled per classifier context\n"
+		"                     (default 4096; 0: one context per table, slowest to\n"
+		"                     compile, fastest for new connections)\n"
 		"  --log-level L      DPDK log level, e.g. debug or xvio.port:debug\n"
 		"  -V, --version      print the version\n"
 		"  -h, --help         this help\n");
@@ -132,7 +136,8 @@ static int
 parse_options(int argc, char **argv, struct options *o)
 {
 	enum { O_CTL = 256, O_CTL_GROUP, O_CONFIG, O_WORKERS, O_LCORES,
-	       O_MAIN, O_NO_HUGE, O_MEM, O_HOLD, O_LOG, O_IDLE, O_WAKE, O_NO_REBALANCE, O_CT_CAP };
+	       O_MAIN, O_NO_HUGE, O_MEM, O_HOLD, O_LOG, O_IDLE, O_WAKE, O_NO_REBALANCE, O_CT_CAP,
+	       O_ACL_CHUNK };
 	static const struct option longopts[] = {
 		{ "ctl", required_argument, NULL, O_CTL },
 		{ "ctl-group", required_argument, NULL, O_CTL_GROUP },
@@ -147,6 +152,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "wake-us", required_argument, NULL, O_WAKE },
 		{ "no-rebalance", no_argument, NULL, O_NO_REBALANCE },
 		{ "ct-capacity", required_argument, NULL, O_CT_CAP },
+		{ "acl-chunk", required_argument, NULL, O_ACL_CHUNK },
 		{ "log-level", required_argument, NULL, O_LOG },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -230,6 +236,15 @@ parse_options(int argc, char **argv, struct options *o)
 				return -1;
 			}
 			xv_net_ct_capacity = v;
+			break;
+		case O_ACL_CHUNK:
+			if (parse_uint(optarg, 0, XV_ACL_MAX_RULES, &v) ||
+			    (v != 0 && v < XV_ACL_CHUNK_MIN)) {
+				fprintf(stderr, "xvio: --acl-chunk must be 0 or %u-%u\n",
+					XV_ACL_CHUNK_MIN, XV_ACL_MAX_RULES);
+				return -1;
+			}
+			xv_acl_chunk_rules = v;
 			break;
 		case O_LOG:
 			o->log_level = optarg;

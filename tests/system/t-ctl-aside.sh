@@ -5,7 +5,10 @@
 # to compile; meanwhile requests that change nothing are answered at once,
 # changes sent by other clients wait and then run in the order they came,
 # one client's requests keep their order, and a SIGTERM during the compile
-# ends the daemon cleanly after it, with the change's reply sent.
+# ends the daemon cleanly after it, with the change's reply sent. The
+# daemon compiles each table in one rte_acl context (--acl-chunk 0), so the
+# compile is long enough to look inside; at the end, with the default
+# chunks, a one-rule change compiles only the chunk it touches.
 . "$(dirname "$0")/../lib/common.sh"
 need_root
 need_xvio
@@ -16,7 +19,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 "$PY" "$ROOT/bench/fwrules.py" "$T/fw" 1000 10000 >/dev/null || bail "bench/fwrules.py writes the rules"
 SG=$(jq -r .sg "$T/fw/sg-rules.json")
 
-start_xvio || bail "xvio starts"
+start_xvio --acl-chunk 0 || bail "xvio starts"
 is "help: which commands answer during a compile" \
 	"$(xctl --json help | jq -c '[.commands[] | select(.cmd == "version" or .cmd == "stats" or .cmd == "sg.rule.add" or .cmd == "network.add") | [.cmd, .reads_only]]')" \
 	'[["version",true],["network.add",false],["sg.rule.add",false],["stats",true]]'
@@ -204,4 +207,23 @@ stop_xvio
 is "xvio exits 0 on SIGTERM during a compile" "$XVIO_RC" 0
 for ((i = 0; i < 50; i++)); do alive "$del" || break; sleep 0.1; done
 like "the change's client got its reply" "$(cat "$T/del.out")" '"ok": *true'
+
+# Default chunks (4,096 rules): 11,000 rules compile in 3; one rule more
+# recompiles the last one only (the others are taken over as they are).
+chunks() { xctl --json status | jq -c '[.net.classifier_chunks, .net.classifier_chunks_reused]'; }
+start_xvio || bail "xvio starts again"
+check "network, group" bash -c "'$XVIOCTL' --ctl '$CTL' network add n1 >/dev/null && '$XVIOCTL' --ctl '$CTL' sg add '$SG' >/dev/null"
+ids=$(xctl --json sg show "$SG" | jq -c '[.rules[].id]')
+check "the group's default rules removed" xctl call sg.rule.del "{\"sg\":\"$SG\",\"ids\":$ids}"
+check "VM port in the group" xctl port add vm eth net_null1,no-rx=1 --network n1 \
+	--mac 02:00:00:00:00:01 --ip 198.18.0.1 --sg "$SG"
+check "1,000 rules" "$PY" "$ROOT/bench/xvcall.py" "$CTL" sg.rule.add "$T/fw/sg-rules.json"
+check "10,000 more" "$PY" "$ROOT/bench/xvcall.py" "$CTL" sg.rule.add "$T/fw/sg-change.json"
+is "11,000 rules: 3 chunks compiled, none taken over" "$(chunks)" '[3,0]'
+check "one egress rule more" xctl sg rule add "$SG" egress --proto tcp --ports 7777
+is "... compiles the last chunk only" "$(chunks)" '[3,2]'
+check "one rule less (the first)" xctl sg rule del "$SG" "$(xctl --json sg show "$SG" | jq '.rules[0].id')"
+is "... shifts every chunk: all compiled" "$(chunks)" '[3,0]'
+stop_xvio
+is "xvio exits 0" "$XVIO_RC" 0
 done_testing

@@ -407,6 +407,86 @@ test_lifecycle(void)
 	xv_acl_builder_free(b);
 }
 
+/* Whether each of the 'n' rules (tcp, one port each, 10000 + i) of
+ * 'rules' allows its own key, and a port no rule has is refused. */
+static int
+allows_each(const struct xv_acl_set *s, unsigned int n, const uint16_t *ports)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		if (!allowed(s, key_of(5, 1, "198.18.1.1", 6, ports[i])))
+			return 0;
+	return !allowed(s, key_of(5, 1, "198.18.1.1", 6, 9999));
+}
+
+/* Chunks (here of 4 rules): a set built from the one in force takes over
+ * each chunk whose rules are unchanged, the sets share those chunks, and
+ * each chunk is freed with the last set holding it. */
+static void
+test_chunk_reuse(void)
+{
+	struct xv_acl_builder *b = xv_acl_builder_new(), *b2 = xv_acl_builder_new();
+	struct xv_acl_set *s1, *s2, *s3;
+	unsigned int i, chunks, reused;
+	size_t base = heap_used();
+	uint16_t ports[11];
+	char err[256];
+
+	xv_acl_chunk_rules = 4;
+	for (i = 0; i < 11; i++) {
+		struct xv_acl_rule r = rule_of(1, "198.18.0.0", 15, 6, 10000 + i, 10000 + i);
+
+		ports[i] = 10000 + i;
+		r.id = i + 1;
+		if (i < 10)
+			xv_acl_builder_add(b, 5, &r);
+		if (i == 0)
+			r.port_lo = r.port_hi = ports[0] = 20000; /* b2: the first one changed */
+		xv_acl_builder_add(b2, 5, &r);
+	}
+	s1 = xv_acl_build(b, err, sizeof(err));
+	xv_acl_set_chunks(s1, &chunks, &reused);
+	check(s1 != NULL && chunks == 3 && reused == 0,
+	      "10 rules in chunks of 4: 3 chunks, none reused (%u, %u)", chunks, reused);
+	check(allows_each(s1, 10, (const uint16_t[]){ 10000, 10001, 10002, 10003, 10004,
+						     10005, 10006, 10007, 10008, 10009 }),
+	      "each rule of each chunk allows");
+
+	/* One rule more: the last chunk changes. */
+	{
+		struct xv_acl_rule r = rule_of(1, "198.18.0.0", 15, 6, 10010, 10010);
+
+		xv_acl_builder_add(b, 5, &r);
+	}
+	s2 = xv_acl_build_from(b, s1, err, sizeof(err));
+	xv_acl_set_chunks(s2, &chunks, &reused);
+	check(s2 != NULL && chunks == 3 && reused == 2,
+	      "one rule added: 2 of 3 chunks taken over (%u, %u)", reused, chunks);
+	xv_acl_free(s1);
+	check(allows_each(s2, 11, (const uint16_t[]){ 10000, 10001, 10002, 10003, 10004,
+						     10005, 10006, 10007, 10008, 10009, 10010 }),
+	      "the new set allows every rule after the old one is freed");
+
+	/* The first rule changed: the first chunk is new, the others are
+	 * taken over (their rules are the same, whatever their ids). */
+	s3 = xv_acl_build_from(b2, s2, err, sizeof(err));
+	xv_acl_set_chunks(s3, &chunks, &reused);
+	check(s3 != NULL && chunks == 3 && reused == 2,
+	      "first rule changed: 2 of 3 chunks taken over (%u, %u)", reused, chunks);
+	check(allows_each(s3, 11, ports) &&
+	      !allowed(s3, key_of(5, 1, "198.18.1.1", 6, 10000)),
+	      "the changed rule is in force, the old one gone");
+	xv_acl_free(s2);
+	check(allows_each(s3, 11, ports), "and stays so once the set before is freed");
+	xv_acl_free(s3);
+	check(heap_used() == base, "every chunk freed with its last set (rte memory %zu -> %zu)",
+	      base, heap_used());
+	xv_acl_chunk_rules = XV_ACL_CHUNK_RULES;
+	xv_acl_builder_free(b);
+	xv_acl_builder_free(b2);
+}
+
 /* Bursts longer than XV_BURST_MAX and mixing all four tables, some of
  * them empty, give the same answers as one key at a time. */
 static void
@@ -749,9 +829,10 @@ differential(unsigned int n_rules, unsigned int n_profiles, int one_table,
 		rnd_key(&keys[i], &rs, n_profiles);
 	bad = s == NULL ? n_keys : compare(s, ref, &rs, keys, n_keys, &n_allowed, 0);
 	check(s != NULL && bad == 0,
-	      "%u random rules%s, profiles: %u, %u keys: %u mismatches, %.1f%% allowed (build %.0f ms)",
+	      "%u random rules%s, profiles: %u, chunks of %u, %u keys: %u mismatches, %.1f%% allowed (build %.0f ms)",
 	      n_rules, one_table ? " in one table" : "", one_table ? 1 : n_profiles,
-	      n_keys, bad, s ? 100.0 * n_allowed / n_keys : 0.0, secs * 1e3);
+	      xv_acl_chunk_rules, n_keys, bad, s ? 100.0 * n_allowed / n_keys : 0.0,
+	      secs * 1e3);
 	xv_acl_free(s);
 	acl_ref_free(ref);
 	rset_free(&rs);
@@ -911,6 +992,7 @@ main(int argc, char **argv)
 	test_protos();
 	test_validation();
 	test_lifecycle();
+	test_chunk_reuse();
 	test_bursts();
 
 	differential(1, 1, 0, 20000);
@@ -923,6 +1005,15 @@ main(int argc, char **argv)
 		differential(1 + rnd_below(2000),
 			     1 + rnd_below(i % 2 ? 8 : 1000), 0, 100000);
 	differential(2000, 1, 1, 100000);
+	/* Many small chunks: a key refused by one chunk goes on to the next. */
+	xv_acl_chunk_rules = 7;
+	differential(100, 4, 0, 50000);
+	xv_acl_chunk_rules = 97;
+	differential(2000, 8, 0, 100000);
+	differential(2000, 1, 1, 100000);
+	xv_acl_chunk_rules = 0; /* one context per table */
+	differential(2000, 8, 0, 50000);
+	xv_acl_chunk_rules = XV_ACL_CHUNK_RULES;
 	harness_can_fail();
 
 	scale_one(1000, 8, 0);

@@ -6,6 +6,8 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,9 @@ static_assert(offsetof(struct xv_acl_key, profile) == 4, "profile and port form 
 static_assert(offsetof(struct xv_acl_key, port) == 6, "profile and port form a word");
 static_assert(offsetof(struct xv_acl_key, remote) == 8, "remote words follow");
 static_assert(sizeof(struct xv_acl_key) == 24, "key is what rte_acl reads");
+static_assert(offsetof(struct xv_acl_rule, remote) == 12 &&
+	      sizeof(struct xv_acl_rule) == 28,
+	      "no padding in a rule: same_entry compares its bytes");
 
 /* Tables: one context per direction and family; index = ingress * 2 + ipv6.
  * Splitting by direction and family keeps each trie small and lets IPv4
@@ -66,9 +71,25 @@ struct xv_acl_builder {
 	struct entry *entries;
 };
 
+unsigned int xv_acl_chunk_rules = XV_ACL_CHUNK_RULES;
+
+/* A table's rules are compiled in chunks of xv_acl_chunk_rules, one
+ * rte_acl context each: its trie build grows much faster than the rule
+ * count (doc/acl.md), and a chunk whose rules did not change is taken
+ * over from the previous set as it is. Sets share chunks, so a chunk is
+ * freed with the last set holding it. */
+struct chunk {
+	struct rte_acl_ctx *ctx;
+	struct entry *entries;	/* its rules, to compare with the next build's */
+	unsigned int n;
+	unsigned int refs;	/* sets holding it (atomic) */
+};
+
 struct xv_acl_set {
-	struct rte_acl_ctx *ctx[N_TABLES];	/* NULL: no rules, nothing matches */
+	struct chunk **chunks[N_TABLES];
+	unsigned int n_chunks[N_TABLES];	/* 0: no rules, nothing matches */
 	unsigned int n_rules;
+	unsigned int n_reused;	/* chunks taken over from the previous set */
 };
 
 static inline unsigned int
@@ -212,10 +233,10 @@ fill_rule(struct acl_rule *r, const struct entry *e, uint32_t userdata)
 	}
 }
 
-/* Build table 't' from the entries that belong to it ('n' of them). */
+/* A context for table 't' from its 'n' entries 'es'. */
 static struct rte_acl_ctx *
-build_table(const struct xv_acl_builder *b, unsigned int t, unsigned int n,
-	    char *err, size_t errlen)
+build_ctx(const struct entry *es, unsigned int t, unsigned int n,
+	  char *err, size_t errlen)
 {
 	static uint32_t generation;
 	int ipv6 = t & 1;
@@ -226,7 +247,7 @@ build_table(const struct xv_acl_builder *b, unsigned int t, unsigned int n,
 	char name[RTE_ACL_NAMESIZE];
 	struct acl_rule r;
 	uint8_t *rules;
-	unsigned int i, k;
+	unsigned int i;
 	int rc;
 
 	/* rte_acl_create hands back the existing context when the name is
@@ -257,13 +278,9 @@ build_table(const struct xv_acl_builder *b, unsigned int t, unsigned int n,
 		errno = ENOMEM;
 		return NULL;
 	}
-	for (i = 0, k = 0; i < b->n_entries; i++) {
-		const struct entry *e = &b->entries[i];
-
-		if (table_of(e->rule.ingress, e->rule.ipv6) != t)
-			continue;
-		fill_rule(&r, e, i + 1);
-		memcpy(rules + (size_t)k++ * rule_size, &r, rule_size);
+	for (i = 0; i < n; i++) {
+		fill_rule(&r, &es[i], i + 1);
+		memcpy(rules + (size_t)i * rule_size, &r, rule_size);
 	}
 	rc = rte_acl_add_rules(ctx, (const struct rte_acl_rule *)rules, n);
 	free(rules);
@@ -284,48 +301,162 @@ build_table(const struct xv_acl_builder *b, unsigned int t, unsigned int n,
 	return ctx;
 }
 
-struct xv_acl_set *
-xv_acl_build(const struct xv_acl_builder *b, char *err, size_t errlen)
+/* Whether two entries match the same packets (the caller's rule id aside;
+ * struct xv_acl_rule has no padding from 'ingress' on). */
+static bool
+same_entry(const struct entry *a, const struct entry *b)
 {
-	unsigned int n[N_TABLES] = { 0 }, i, t;
-	struct xv_acl_set *s;
+	return a->profile == b->profile &&
+	       memcmp(&a->rule.ingress, &b->rule.ingress,
+		      sizeof(a->rule) - offsetof(struct xv_acl_rule, ingress)) == 0;
+}
 
-	s = calloc(1, sizeof(*s));
-	if (s == NULL) {
+static void
+chunk_put(struct chunk *c)
+{
+	if (c == NULL || __atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	rte_acl_free(c->ctx);
+	free(c->entries);
+	free(c);
+}
+
+/* Chunk 'i' of table 't', of the 'n' entries 'es': 'prev''s when it holds
+ * the same rules, else a new one. NULL with errno and 'err' set. */
+static struct chunk *
+chunk_get(const struct xv_acl_set *prev, unsigned int t, unsigned int i,
+	  const struct entry *es, unsigned int n, bool *reused, char *err,
+	  size_t errlen)
+{
+	struct chunk *c = prev != NULL && i < prev->n_chunks[t] ?
+				  prev->chunks[t][i] : NULL;
+	unsigned int k;
+
+	*reused = false;
+	if (c != NULL && c->n == n) {
+		for (k = 0; k < n && same_entry(&c->entries[k], &es[k]); k++)
+			;
+		if (k == n) {
+			__atomic_add_fetch(&c->refs, 1, __ATOMIC_RELAXED);
+			*reused = true;
+			return c;
+		}
+	}
+	c = calloc(1, sizeof(*c));
+	if (c != NULL)
+		c->entries = malloc((size_t)n * sizeof(*es));
+	if (c == NULL || c->entries == NULL) {
+		free(c);
 		snprintf(err, errlen, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
-	for (i = 0; i < b->n_entries; i++)
-		n[table_of(b->entries[i].rule.ingress, b->entries[i].rule.ipv6)]++;
-	for (t = 0; t < N_TABLES; t++) {
-		/* rte_acl refuses to build an empty context; an absent table
-		 * matches nothing, which is what no rules means. */
-		if (n[t] == 0)
-			continue;
-		s->ctx[t] = build_table(b, t, n[t], err, errlen);
-		if (s->ctx[t] == NULL) {
-			int e = errno;
+	memcpy(c->entries, es, (size_t)n * sizeof(*es));
+	c->n = n;
+	c->refs = 1;
+	c->ctx = build_ctx(es, t, n, err, errlen);
+	if (c->ctx == NULL) {
+		int e = errno;
 
+		free(c->entries);
+		free(c);
+		errno = e;
+		return NULL;
+	}
+	return c;
+}
+
+struct xv_acl_set *
+xv_acl_build_from(const struct xv_acl_builder *b, const struct xv_acl_set *prev,
+		  char *err, size_t errlen)
+{
+	unsigned int chunk = xv_acl_chunk_rules == 0 ? UINT_MAX :
+			     RTE_MAX(xv_acl_chunk_rules, (unsigned int)XV_ACL_CHUNK_MIN);
+	struct entry *es = NULL;
+	struct xv_acl_set *s;
+	unsigned int i, n, t;
+
+	s = calloc(1, sizeof(*s));
+	if (s != NULL && b->n_entries > 0)
+		es = malloc((size_t)b->n_entries * sizeof(*es));
+	if (s == NULL || (b->n_entries > 0 && es == NULL)) {
+		free(s);
+		snprintf(err, errlen, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (t = 0; t < N_TABLES; t++) {
+		/* The table's entries in order; rte_acl refuses to build an
+		 * empty context, and no chunk matches nothing, which is what
+		 * no rules means. */
+		for (i = 0, n = 0; i < b->n_entries; i++)
+			if (table_of(b->entries[i].rule.ingress,
+				     b->entries[i].rule.ipv6) == t)
+				es[n++] = b->entries[i];
+		if (n > 0)
+			s->chunks[t] = calloc(n / chunk + (n % chunk != 0),
+					      sizeof(*s->chunks[t]));
+		if (n > 0 && s->chunks[t] == NULL) {
+			free(es);
 			xv_acl_free(s);
-			errno = e;
+			snprintf(err, errlen, "out of memory");
+			errno = ENOMEM;
 			return NULL;
 		}
+		for (i = 0; (uint64_t)i * chunk < n; i++) {
+			bool reused;
+			struct chunk *c = chunk_get(prev, t, i, es + i * chunk,
+						    RTE_MIN(n - i * chunk, chunk),
+						    &reused, err, errlen);
+
+			if (c == NULL) {
+				int e = errno;
+
+				free(es);
+				xv_acl_free(s);
+				errno = e;
+				return NULL;
+			}
+			s->chunks[t][s->n_chunks[t]++] = c;
+			s->n_reused += reused;
+		}
 	}
+	free(es);
 	s->n_rules = b->n_entries;
 	return s;
+}
+
+struct xv_acl_set *
+xv_acl_build(const struct xv_acl_builder *b, char *err, size_t errlen)
+{
+	return xv_acl_build_from(b, NULL, err, errlen);
 }
 
 void
 xv_acl_free(struct xv_acl_set *s)
 {
-	unsigned int t;
+	unsigned int t, i;
 
 	if (s == NULL)
 		return;
-	for (t = 0; t < N_TABLES; t++)
-		rte_acl_free(s->ctx[t]);
+	for (t = 0; t < N_TABLES; t++) {
+		for (i = 0; i < s->n_chunks[t]; i++)
+			chunk_put(s->chunks[t][i]);
+		free(s->chunks[t]);
+	}
 	free(s);
+}
+
+void
+xv_acl_set_chunks(const struct xv_acl_set *s, unsigned int *chunks,
+		  unsigned int *reused)
+{
+	unsigned int t;
+
+	*chunks = 0;
+	for (t = 0; t < N_TABLES; t++)
+		*chunks += s->n_chunks[t];
+	*reused = s->n_reused;
 }
 
 unsigned int
@@ -357,17 +488,36 @@ xv_acl_classify(const struct xv_acl_set *s, const struct xv_acl_key *const *keys
 			idx[t][n_in[t]++] = i;
 		}
 		for (t = 0; t < N_TABLES; t++) {
-			if (n_in[t] == 0)
+			unsigned int left = n_in[t], last = s->n_chunks[t], c, kept;
+
+			if (left == 0)
 				continue;
-			if (s->ctx[t] == NULL) {
-				for (j = 0; j < n_in[t]; j++)
+			if (last == 0) {
+				for (j = 0; j < left; j++)
 					a[idx[t][j]] = 0;
 				continue;
 			}
-			/* Cannot fail: one category, a built context. */
-			rte_acl_classify(s->ctx[t], data[t], results, n_in[t], 1);
-			for (j = 0; j < n_in[t]; j++)
-				a[idx[t][j]] = results[j] != 0;
+			/* Each chunk sees the keys no chunk before allowed;
+			 * the last one answers for all it sees. */
+			for (c = 0; left > 0; c++) {
+				/* Cannot fail: one category, a built context. */
+				rte_acl_classify(s->chunks[t][c]->ctx, data[t],
+						 results, left, 1);
+				if (c + 1 == last) {
+					for (j = 0; j < left; j++)
+						a[idx[t][j]] = results[j] != 0;
+					break;
+				}
+				for (j = 0, kept = 0; j < left; j++) {
+					if (results[j] != 0) {
+						a[idx[t][j]] = 1;
+						continue;
+					}
+					data[t][kept] = data[t][j];
+					idx[t][kept++] = idx[t][j];
+				}
+				left = kept;
+			}
 		}
 	}
 }

@@ -125,9 +125,20 @@ xv_acl_builder_add(struct xv_acl_builder *b, uint16_t profile,
 unsigned int
 xv_acl_builder_count(const struct xv_acl_builder *b);
 
+/* A table's rules (one family and direction) are compiled in chunks of
+ * xv_acl_chunk_rules (0: all in one), an rte_acl context each: rte_acl's build time grows much
+ * faster than the rule count, so chunks build faster than one context,
+ * and a chunk whose rules did not change is reused (xv_acl_build_from).
+ * The price: a key not allowed by a chunk is classified again by the next
+ * one (doc/acl.md has the figures). Tests may lower it, down to
+ * XV_ACL_CHUNK_MIN, to exercise chunks with few rules. */
+#define XV_ACL_CHUNK_RULES 4096 /* the default (xvio --acl-chunk) */
+#define XV_ACL_CHUNK_MIN 4
+extern unsigned int xv_acl_chunk_rules;
+
 /*
- * Compile what 'b' holds into a new set: one rte_acl context per family
- * and direction that has rules. 'b' is left as it was (add more and build
+ * Compile what 'b' holds into a new set: rte_acl contexts per family
+ * and direction that has rules (one per chunk of its rules). 'b' is left as it was (add more and build
  * again for the next version). About 30 ms for 1,000 rules and 0.1-0.5 s
  * for 10,000 (doc/acl.md). It touches nothing the datapath reads, so it
  * may run on any non-worker thread, and several builds may run at once.
@@ -137,6 +148,20 @@ xv_acl_builder_count(const struct xv_acl_builder *b);
  */
 struct xv_acl_set *
 xv_acl_build(const struct xv_acl_builder *b, char *err, size_t errlen);
+
+/* The same, taking over each chunk of 'prev' (NULL: none) whose rules are
+ * the new chunk's: a change that leaves a table's first chunks as they
+ * were compiles only the rest. 'prev' stays valid and independent (sets
+ * share chunks; each is freed with its last set). */
+struct xv_acl_set *
+xv_acl_build_from(const struct xv_acl_builder *b, const struct xv_acl_set *prev,
+		  char *err, size_t errlen);
+
+/* Chunks (rte_acl contexts) in 's', and how many were taken over from the
+ * set it was built from. */
+void
+xv_acl_set_chunks(const struct xv_acl_set *s, unsigned int *chunks,
+		  unsigned int *reused);
 
 /* Free 's' (NULL is a no-op). Only after no worker can still use it. */
 void
